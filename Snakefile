@@ -1,0 +1,25 @@
+# LARC: Latent Action Chunking with World-Model Rollout Consistency.
+# Rebuild every number of the method with: snakemake --cores 8 results/table.md
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/artifacts.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/world_model.smk"
+include: "workflow/rules/latents.smk"
+include: "workflow/rules/policies.smk"
+include: "workflow/rules/eval.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        table="results/table.md",
+        figure="results/figures/success_vs_offset.png",
+    default_target: True

@@ -1,0 +1,122 @@
+"""``larc``: one subcommand per workflow stage (the Snakemake rules run the same functions).
+
+Run from the workflow root, e.g. ``larc train-chunk --config config/config.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from larc_core import paths
+
+DEFAULT_CONFIG = "config/config.yaml"
+
+
+def _world_model_default() -> str:
+    """The linked published checkpoint when present, else the one the workflow trains."""
+    return paths.LINKED_WORLD_MODEL if Path(paths.LINKED_WORLD_MODEL).exists() else paths.WORLD_MODEL
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="larc", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="STAGE")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.add_argument("--config", default=DEFAULT_CONFIG, help="config YAML (default: %(default)s)")
+        sp.add_argument("--log", default=None, help="also append log lines to this file")
+        sp.add_argument("--threads", type=int, default=1, help="CPU threads / worker processes")
+        return sp
+
+    add("validate-config", "Validate a config file against the schema and cross-field rules.")
+    sp = add("link-artifacts", "Validate and symlink published artifacts from artifacts.dir.")
+    sp.add_argument("--manifest", default=paths.MANIFEST)
+    sp = add("collect-demos", "Record scripted random-pusher demonstrations to HDF5.")
+    sp.add_argument("--out", default=paths.DEMOS)
+    sp = add("train-world-model", "Train the LeWM-style JEPA world model.")
+    sp.add_argument("--demos", default=paths.DEMOS)
+    sp.add_argument("--out", default=paths.WORLD_MODEL)
+    sp = add("cache-latents", "Encode every frame once with the frozen world model.")
+    sp.add_argument("--demos", default=paths.DEMOS)
+    sp.add_argument("--world-model", default=None)
+    sp.add_argument("--out", default=paths.LATENTS)
+    for stage, help_ in (
+        ("idm", "Train LARC-IDM (one action from (z_t, z_goal))."),
+        ("chunk", "Train LARC-Chunk (an action chunk from (z_t, z_goal))."),
+        ("wm-ft", "Fine-tune LARC-Chunk with world-model rollout consistency."),
+    ):
+        sp = add(f"train-{stage}", help_)
+        sp.add_argument("--demos", default=paths.DEMOS)
+        sp.add_argument("--latents", default=paths.LATENTS)
+        sp.add_argument("--world-model", default=None)
+        sp.add_argument("--out-dir", default=None)
+        if stage == "wm-ft":
+            sp.add_argument("--init-dir", default=paths.POLICY_DIRS["chunk"])
+    sp = add("eval-pairs", "Draw the start/goal pairs of one goal offset.")
+    sp.add_argument("--offset", type=int, required=True)
+    sp.add_argument("--demos", default=paths.DEMOS)
+    sp.add_argument("--out", default=None)
+    sp = add("eval", "Evaluate one method at one goal offset in the PushT simulator.")
+    sp.add_argument("--method", required=True)
+    sp.add_argument("--offset", type=int, required=True)
+    sp.add_argument("--demos", default=paths.DEMOS)
+    sp.add_argument("--world-model", default=None)
+    sp.add_argument("--checkpoint-dir", default=None)
+    sp.add_argument("--pairs", default=None)
+    sp.add_argument("--out", default=None)
+    sp = add("table", "Write results/table.md and results/table.csv from the eval files.")
+    sp.add_argument("--out", default=paths.TABLE)
+    sp = add("figures", "Draw results/figures/success_vs_offset.png from the eval files.")
+    sp.add_argument("--out", default=paths.FIGURE)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from larc_core import stages
+    from larc_core.config import ConfigError, load_config
+    from larc_core.io import ArtifactError
+    from larc_core.logs import setup_logging
+
+    setup_logging(args.log)
+    try:
+        config = load_config(args.config)
+        wm = getattr(args, "world_model", None) or _world_model_default()
+        cmd, t = args.command, args.threads
+        if cmd == "validate-config":
+            print(f"{args.config}: valid")
+        elif cmd == "link-artifacts":
+            stages.link_artifacts(config, args.manifest)
+        elif cmd == "collect-demos":
+            stages.collect_demos(config, args.out, threads=t)
+        elif cmd == "train-world-model":
+            stages.train_world_model(config, args.demos, args.out, threads=t)
+        elif cmd == "cache-latents":
+            stages.cache_latents(config, args.demos, wm, args.out, threads=t)
+        elif cmd in ("train-idm", "train-chunk", "train-wm-ft"):
+            stage = cmd.removeprefix("train-").replace("-", "_")
+            stages.train_policy(
+                config, stage, args.demos, args.latents, wm, args.out_dir,
+                init_dir=getattr(args, "init_dir", None), threads=t,
+            )
+        elif cmd == "eval-pairs":
+            stages.eval_pairs(config, args.offset, args.demos, args.out)
+        elif cmd == "eval":
+            stages.evaluate(
+                config, args.method, args.offset, args.demos, wm, args.checkpoint_dir,
+                args.pairs, args.out, threads=t,
+            )
+        elif cmd == "table":
+            stages.table(config, out_md=args.out, out_csv=str(Path(args.out).with_suffix(".csv")))
+        elif cmd == "figures":
+            stages.figures(config, out=args.out)
+    except (ConfigError, ArtifactError) as exc:
+        print(f"larc {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

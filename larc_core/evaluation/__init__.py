@@ -1,0 +1,1 @@
+"""Goal-conditioned PushT evaluation (REFERENCE §2 protocol)."""

@@ -1,0 +1,60 @@
+"""Closed-loop controllers: turn rendered frames into relative PushT actions."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import torch
+
+from larc_core.policies import ActionStats, LatentPolicy
+
+
+class LatentPolicyController:
+    """Encode the frame with the frozen world model, query the policy, execute part of the chunk.
+
+    The policy is queried when the queue of pending actions is empty; ``execute_chunk_size``
+    actions of each predicted chunk are executed before the next query (1 = re-plan every step).
+    """
+
+    def __init__(
+        self,
+        world_model: torch.nn.Module,
+        policy: LatentPolicy,
+        stats: ActionStats,
+        execute_chunk_size: int = 1,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if execute_chunk_size > policy.chunk_len:
+            raise ValueError(
+                f"execute_chunk_size={execute_chunk_size} exceeds the policy's chunk length "
+                f"{policy.chunk_len}"
+            )
+        self.world_model, self.policy, self.stats = world_model, policy, stats
+        self.execute = execute_chunk_size
+        self.device = torch.device(device)
+        self.z_goal: torch.Tensor | None = None
+        self.queue: deque[np.ndarray] = deque()
+
+    @torch.no_grad()
+    def encode(self, frame: np.ndarray) -> torch.Tensor:
+        """(H, W, 3) uint8 frame -> (1, D) latent."""
+        x = torch.from_numpy(np.ascontiguousarray(frame)).unsqueeze(0).to(self.device)
+        return self.world_model.encode(x)
+
+    def reset(self, goal_frame: np.ndarray) -> None:
+        """Start an episode towards the goal image (H, W, 3) uint8."""
+        self.z_goal = self.encode(goal_frame)
+        self.queue.clear()
+
+    @torch.no_grad()
+    def policy_forward(self, z: torch.Tensor) -> np.ndarray:
+        """(1, D) latent -> (K, A) raw relative actions."""
+        return self.policy.act(z, self.z_goal, self.stats)[0].cpu().numpy()
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        """Next relative action (A,) for the current frame (H, W, 3) uint8."""
+        if not self.queue:
+            chunk = self.policy_forward(self.encode(frame))
+            self.queue.extend(chunk[: self.execute])
+        return self.queue.popleft()

@@ -1,0 +1,82 @@
+"""Draw the start/goal pairs every method is evaluated on.
+
+Pairs come from validation episodes only: a start row s and the goal row s + offset of the same
+episode. Pairs whose goal already passes the success test at the start are never drawn (they
+would count as free successes). The draw is seeded, and written once per offset so every
+method reads the identical list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from larc_core.data import DemoFile
+from larc_core.envs import goal_reached
+from larc_core.evaluation.protocol import BUDGET_FACTOR
+from larc_core.io import atomic_write_json
+
+
+def candidate_starts(demo: DemoFile, offset: int) -> np.ndarray:
+    """Rows s of validation episodes with s + offset in the same episode and a non-trivial goal."""
+    state = np.asarray(demo.state)
+    rows = [
+        np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e] - offset)
+        for e in demo.val_episodes
+        if demo.ep_len[e] > offset
+    ]
+    if not rows:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate(rows)
+    trivial = goal_reached(state[starts], state[starts + offset])
+    return starts[~np.asarray(trivial, dtype=bool)]
+
+
+def draw_pairs(demo: DemoFile, offset: int, n: int, seed: int) -> list[dict[str, Any]]:
+    """Draw ``n`` distinct start/goal pairs at ``offset`` env steps with ``default_rng([seed, offset])``."""
+    starts = candidate_starts(demo, offset)
+    if len(starts) < n:
+        raise ValueError(
+            f"only {len(starts)} non-trivial start/goal pairs at offset {offset} in the validation "
+            f"episodes of {demo.path}; need {n}: collect more or longer episodes "
+            "(data.n_episodes, data.min_len) or lower eval.n_episodes"
+        )
+    rng = np.random.default_rng([seed, offset])
+    chosen = np.sort(rng.choice(starts, size=n, replace=False))
+    state = np.asarray(demo.state)
+    episode_idx = np.asarray(demo.episode_idx)
+    pairs = []
+    for s in chosen:
+        g = int(s) + offset
+        pairs.append(
+            {
+                "episode": int(episode_idx[s]),
+                "start_row": int(s),
+                "goal_row": g,
+                "start_state": [float(x) for x in state[s]],
+                "goal_state": [float(x) for x in state[g]],
+                "block_displacement": float(np.linalg.norm(state[g, 2:4] - state[s, 2:4])),
+            }
+        )
+    return pairs
+
+
+def write_pairs(
+    demo_path: str | Path, offset: int, n: int, seed: int, out_path: str | Path
+) -> dict[str, Any]:
+    """Draw pairs and write ``{"offset", "seed", "budget", "pairs": [...]}`` atomically."""
+    with DemoFile(demo_path) as demo:
+        pairs = draw_pairs(demo, offset, n, seed)
+    doc = {
+        "offset": offset,
+        "budget": BUDGET_FACTOR * offset,
+        "seed": seed,
+        "source": str(demo_path),
+        "split": "validation",
+        "median_block_displacement": float(np.median([p["block_displacement"] for p in pairs])),
+        "pairs": pairs,
+    }
+    atomic_write_json(out_path, doc)
+    return doc

@@ -1,0 +1,37 @@
+"""The evaluated methods: which backbone each uses, where its checkpoint lives, its table label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the results table."""
+
+    key: str
+    """Identifier used in file names and config (``eval.methods``)."""
+    label: str
+    """Name printed in the table and figures."""
+    backbone: str
+    """Policy registry name."""
+    checkpoint_dir: str
+    """Folder (relative to the workflow root) holding the policy checkpoint."""
+
+
+METHODS: dict[str, Method] = {
+    m.key: m
+    for m in (
+        Method("larc_idm", "LARC-IDM", "idm", "checkpoints/larc_idm_backbone_latent"),
+        Method("larc_chunk", "LARC-Chunk", "chunk", "checkpoints/larc_chunk_backbone_latent"),
+        Method(
+            "larc_chunk_wm_ft", "LARC-Chunk + WM-FT", "chunk", "checkpoints/larc_chunk_backbone_wm_ft"
+        ),
+    )
+}
+
+
+def get_method(key: str) -> Method:
+    if key not in METHODS:
+        raise KeyError(f"unknown method {key!r}; known: {sorted(METHODS)}")
+    return METHODS[key]

@@ -1,0 +1,23 @@
+"""Default locations of every workflow artifact, relative to the workflow root.
+
+The Snakemake rules declare the same paths; the ``larc`` CLI uses these when run by hand.
+"""
+
+DEMOS = "data/pusht_expert_train.h5"
+LATENTS = "data/pusht_frame_latents.pt"
+WORLD_MODEL = "checkpoints/world_model/world_model.pt"
+LINKED_WORLD_MODEL = "external/lewm_object.ckpt"
+MANIFEST = "artifacts/manifest.json"
+PAIRS = "results/eval/pairs_h{offset}.json"
+EVAL = "results/eval/{method}_h{offset}.json"
+TABLE = "results/table.md"
+TABLE_CSV = "results/table.csv"
+FIGURE = "results/figures/success_vs_offset.png"
+STATE_ROOT = ".larc_state"
+"""Resumable training state: outside every declared output, so Snakemake never deletes it."""
+
+POLICY_DIRS = {
+    "idm": "checkpoints/larc_idm_backbone_latent",
+    "chunk": "checkpoints/larc_chunk_backbone_latent",
+    "wm_ft": "checkpoints/larc_chunk_backbone_wm_ft",
+}

@@ -1,0 +1,1 @@
+"""Results table and figures, computed from the per-episode evaluation files."""

@@ -1,0 +1,53 @@
+"""Write ``results/table.md`` (and ``results/table.csv``) from the evaluation files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from larc_core.evaluation.protocol import SUCCESS_DEFINITION
+from larc_core.io import atomic_write_text
+from larc_core.methods import METHODS
+from larc_core.reporting.results import load_results
+
+
+def render_table(df: pd.DataFrame) -> str:
+    """Markdown table: Method | h<offset>... | latency, rows in the canonical method order."""
+    offsets = sorted(df["offset"].unique())
+    order = [m for m in METHODS if m in set(df["method"])]
+    header = ["Method"] + [f"h{o}" for o in offsets] + ["latency (policy, median)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for m in order:
+        sub = df[df["method"] == m].set_index("offset")
+        cells = [METHODS[m].label]
+        for o in offsets:
+            if o in sub.index:
+                r = sub.loc[o]
+                cells.append(f"{100 * r.success_rate:.0f}% ({r.successes}/{r.n_episodes})")
+            else:
+                cells.append("-")
+        cells.append(f"{sub['policy_forward_median_ms'].median():.3f} ms")
+        lines.append("| " + " | ".join(cells) + " |")
+    n = df.groupby("offset")["n_episodes"].max()
+    same_pairs = df.groupby("offset")["pairs_sha256"].nunique().eq(1).all()
+    notes = [
+        "",
+        f"Success definition: {SUCCESS_DEFINITION}.",
+        "Episodes per cell: " + ", ".join(f"h{o}: {int(n[o])}" for o in offsets)
+        + (" (identical start/goal pairs for every method)." if same_pairs else "."),
+        "Latency: batch-1 policy forward on the latent (after warm-up), median over the "
+        "eval rule's timed calls; see results/eval/*.json for the full control step "
+        "(encode frame + policy).",
+    ]
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_table(eval_files: list[str | Path], out_md: str | Path, out_csv: str | Path) -> pd.DataFrame:
+    """Compute the table from the eval files and write Markdown + CSV atomically."""
+    df = load_results(eval_files)
+    atomic_write_text(out_md, "# LARC results (goal-conditioned PushT)\n\n" + render_table(df))
+    atomic_write_text(out_csv, df.to_csv(index=False))
+    return df
+
+

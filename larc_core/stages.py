@@ -1,0 +1,148 @@
+"""One function per workflow stage, called by the Snakemake scripts and by the ``larc`` CLI.
+
+Each takes the validated config dict plus explicit input/output paths, so a rule and a manual
+``larc <stage>`` run do exactly the same work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from larc_core import paths
+from larc_core.logs import get_logger
+
+log = get_logger("stage")
+
+
+def _threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(max(1, int(threads)))
+
+
+def link_artifacts(config: dict, manifest: str = paths.MANIFEST, root: str = ".") -> dict:
+    from larc_core.artifacts import link_artifacts as link
+
+    return link(config["artifacts"].get("dir"), root, manifest)
+
+
+def collect_demos(config: dict, out: str = paths.DEMOS, threads: int = 1) -> dict:
+    from larc_core.data import collect_demos as collect
+
+    d = config["data"]
+    summary = collect(
+        out, n_episodes=d["n_episodes"], min_len=d["min_len"], max_len=d["max_len"],
+        resolution=d["resolution"], seed=d["seed"], workers=max(1, int(threads)),
+        val_fraction=d["val_fraction"],
+    )
+    log.info("collected demonstrations: %s", summary)
+    return summary
+
+
+def train_world_model(
+    config: dict, demos: str = paths.DEMOS, out: str = paths.WORLD_MODEL, threads: int = 1
+) -> dict:
+    from larc_core.world_model import (
+        WorldModelConfig,
+        WorldModelTrainConfig,
+    )
+    from larc_core.world_model import (
+        train_world_model as train,
+    )
+
+    _threads(threads)
+    wm = config["world_model"]
+    return train(
+        WorldModelConfig.from_dict(wm["model"]),
+        WorldModelTrainConfig(**wm["train"]),
+        demos, out, Path(paths.STATE_ROOT) / "train_world_model", config["device"], config["seed"],
+    )
+
+
+def cache_latents(
+    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    out: str = paths.LATENTS, threads: int = 1,
+) -> None:
+    from larc_core.world_model import build_latent_cache
+
+    _threads(threads)
+    build_latent_cache(
+        demos, world_model, out,
+        batch_size=config["world_model"]["train"].get("cache_batch_size", 256),
+        device=config["device"],
+    )
+
+
+def train_policy(
+    config: dict, stage: str, demos: str = paths.DEMOS, latents: str = paths.LATENTS,
+    world_model: str = paths.WORLD_MODEL, out_dir: str | None = None,
+    init_dir: str | None = None, threads: int = 1,
+) -> dict[str, Any]:
+    """Train ``idm``, ``chunk`` or ``wm_ft`` (WM-FT starts from ``init_dir``)."""
+    from larc_core.training.policy_train import train_policy as train
+
+    _threads(threads)
+    p = config["policy"]
+    backbone_cfg = {} if stage == "wm_ft" else dict(p[stage])
+    train_cfg = dict(p["wm_ft"]) if stage == "wm_ft" else dict(p["train"])
+    if stage == "wm_ft":
+        train_cfg.setdefault("batch_size", p["train"]["batch_size"])
+    return train(
+        stage, demo_path=demos, latents_path=latents, world_model_path=world_model,
+        out_dir=out_dir or paths.POLICY_DIRS[stage],
+        state_dir=Path(paths.STATE_ROOT) / f"train_{stage}",
+        policy_cfg=backbone_cfg, train_cfg=train_cfg,
+        goal_offset_min=p["goal_offset_min"], goal_offset_max=p["goal_offset_max"],
+        seed=config["seed"], device=config["device"],
+        init_dir=(init_dir or paths.POLICY_DIRS["chunk"]) if stage == "wm_ft" else None,
+    )
+
+
+def eval_pairs(config: dict, offset: int, demos: str = paths.DEMOS, out: str | None = None) -> dict:
+    from larc_core.evaluation.pairs import write_pairs
+
+    e = config["eval"]
+    return write_pairs(
+        demos, int(offset), e["n_episodes"], e["seed"], out or paths.PAIRS.format(offset=offset)
+    )
+
+
+def evaluate(
+    config: dict, method: str, offset: int, demos: str = paths.DEMOS,
+    world_model: str = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
+    pairs: str | None = None, out: str | None = None, threads: int = 1,
+) -> dict:
+    from larc_core.evaluation.run import evaluate as run_eval
+    from larc_core.methods import get_method
+
+    _threads(threads)
+    e = config["eval"]
+    return run_eval(
+        method, demo_path=demos, world_model_path=world_model,
+        checkpoint_dir=checkpoint_dir or get_method(method).checkpoint_dir,
+        pairs_path=pairs or paths.PAIRS.format(offset=offset),
+        out_path=out or paths.EVAL.format(method=method, offset=offset),
+        execute_chunk_size=e["execute_chunk_size"],
+        latency_warmup=e.get("latency_warmup", 20), latency_calls=e.get("latency_calls", 200),
+        device=config["device"], seed=config["seed"],
+    )
+
+
+def default_eval_files(config: dict) -> list[str]:
+    e = config["eval"]
+    return [paths.EVAL.format(method=m, offset=o) for m in e["methods"] for o in e["offsets"]]
+
+
+def table(config: dict, eval_files: list[str] | None = None, out_md: str = paths.TABLE,
+          out_csv: str = paths.TABLE_CSV) -> None:
+    from larc_core.reporting.table import write_table
+
+    write_table(eval_files or default_eval_files(config), out_md, out_csv)
+
+
+def figures(config: dict, eval_files: list[str] | None = None, out: str = paths.FIGURE) -> None:
+    from larc_core.reporting.figures import success_vs_offset
+
+    success_vs_offset(eval_files or default_eval_files(config), out)

@@ -1,0 +1,1 @@
+"""Policy training on the latent cache."""

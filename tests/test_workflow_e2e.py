@@ -1,0 +1,115 @@
+"""End to end: the real Snakemake workflow on config/smoke.yaml in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RULES = [
+    "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
+    "train_chunk", "train_wm_ft", "eval_pairs", "eval", "table", "figures",
+]
+METHOD_LABELS = {
+    "larc_idm": "LARC-IDM", "larc_chunk": "LARC-Chunk", "larc_chunk_wm_ft": "LARC-Chunk + WM-FT",
+}
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--configfile", "config/smoke.yaml", *args]
+    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900)
+    if check and res.returncode != 0:
+        logs = "\n".join(
+            f"--- {p}\n{p.read_text()[-3000:]}" for p in sorted((workdir / "logs").rglob("*.log"))
+        ) if (workdir / "logs").exists() else ""
+        raise AssertionError(f"{cmd} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}\n{logs}")
+    return res
+
+
+def copy_workflow(repo: Path, dest: Path) -> Path:
+    for name in ("Snakefile", "workflow", "config"):
+        src = repo / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, repo_root):
+    """Run the smoke workflow once for every test in this module."""
+    work = copy_workflow(repo_root, tmp_path_factory.mktemp("wf"))
+    dry = snakemake(work, "-n", "results/table.md", "results/figures/success_vs_offset.png")
+    snakemake(work, "--cores", "2", "results/table.md", "results/figures/success_vs_offset.png")
+    return work, dry.stdout + dry.stderr
+
+
+@pytest.mark.e2e
+def test_dry_run_lists_every_rule(smoke_run):
+    _, dry = smoke_run
+    for rule in RULES:
+        assert re.search(rf"\b{rule}\b", dry), f"rule {rule} missing from dry run"
+
+
+@pytest.mark.e2e
+def test_table_matches_eval_files(smoke_run):
+    work, _ = smoke_run
+    table = (work / "results/table.md").read_text()
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells and cells[0] in METHOD_LABELS.values():
+            rows[cells[0]] = cells[1:4]
+    assert set(rows) == set(METHOD_LABELS.values())
+    pair_lists = {}
+    for method, label in METHOD_LABELS.items():
+        for j, offset in enumerate((25, 35, 50)):
+            doc = json.loads((work / f"results/eval/{method}_h{offset}.json").read_text())
+            eps = doc["episodes"]
+            assert len(eps) == 3 and doc["budget"] == 2 * offset
+            rate = 100 * sum(e["success"] for e in eps) / len(eps)
+            m = re.match(r"(\d+)% \((\d+)/(\d+)\)", rows[label][j])
+            assert m, rows[label][j]
+            assert 0 <= int(m.group(1)) <= 100 and int(m.group(1)) == round(rate)
+            assert int(m.group(3)) == len(eps)
+            pair_lists.setdefault(offset, set()).add(
+                tuple((e["start_row"], e["goal_row"]) for e in eps)
+            )
+            for e in eps:
+                assert e["goal_row"] - e["start_row"] == offset
+                assert e["steps"] <= 2 * offset
+            assert doc["latency"]["policy_forward"]["median_ms"] > 0
+    assert all(len(v) == 1 for v in pair_lists.values()), "methods saw different pairs"
+    assert "goal-pose success" in table
+
+
+@pytest.mark.e2e
+def test_artifacts_logs_and_figure(smoke_run):
+    work, _ = smoke_run
+    for path in (
+        "data/pusht_expert_train.h5", "data/pusht_frame_latents.pt",
+        "checkpoints/world_model/world_model.pt",
+        "checkpoints/larc_idm_backbone_latent/shared_policy_backbone.pt",
+        "checkpoints/larc_chunk_backbone_latent/action_stats.pt",
+        "checkpoints/larc_chunk_backbone_wm_ft/shared_policy_backbone.pt",
+        "results/figures/success_vs_offset.png", "artifacts/manifest.json",
+    ):
+        assert (work / path).is_file(), path
+    for rule in ("collect_demos", "train_world_model", "cache_latents", "train_wm_ft", "table"):
+        assert (work / f"logs/{rule}.log").stat().st_size > 0, rule
+    assert (work / "results/benchmarks/train_world_model.tsv").exists()
+    # Nothing left to do afterwards.
+    res = snakemake(work, "-n", "results/table.md")
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+@pytest.mark.e2e
+def test_lint_clean(repo_root, tmp_path):
+    work = copy_workflow(repo_root, tmp_path)
+    res = snakemake(work, "--lint", check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert "Lints for" not in out, out

@@ -1,0 +1,52 @@
+# Shared helpers: config validation, which artifacts are linked, and path functions.
+from snakemake.utils import validate
+
+from larc_core import paths
+from larc_core.artifacts import ARTIFACTS, find_artifacts
+from larc_core.config import check_config
+from larc_core.methods import METHODS
+
+
+validate(config, "../schemas/config.schema.yaml")
+check_config(config, source="workflow config")
+
+# Published artifacts found in artifacts.dir (checked at parse time, before any job runs);
+# each one replaces the rule that would build it.
+LINKED = find_artifacts(config["artifacts"].get("dir"))
+EVAL_METHODS = config["eval"]["methods"]
+EVAL_OFFSETS = [int(o) for o in config["eval"]["offsets"]]
+GPU = 0 if config["device"] == "cpu" else 1
+
+
+wildcard_constraints:
+    method="|".join(METHODS),
+    offset=r"\d+",
+
+
+def world_model_path():
+    """The linked published checkpoint if one was given, else the one this workflow trains."""
+    return ARTIFACTS["world_model"].target if "world_model" in LINKED else paths.WORLD_MODEL
+
+
+def linked_targets():
+    return [ARTIFACTS[k].target for k in LINKED]
+
+
+def policy_dir(method):
+    return METHODS[method].checkpoint_dir
+
+
+def eval_files():
+    return expand(paths.EVAL, method=EVAL_METHODS, offset=EVAL_OFFSETS)
+
+
+def policy_params(stage):
+    """The policy settings one training stage depends on (so editing one stage's settings
+    reruns that stage and its downstream only). WM-FT also depends on the Chunk settings."""
+    p = config["policy"]
+    out = {k: p[k] for k in ("goal_offset_min", "goal_offset_max", "train")}
+    if stage == "wm_ft":
+        out.update(chunk=p["chunk"], wm_ft=p["wm_ft"])
+    else:
+        out[stage] = p[stage]
+    return out

@@ -1,0 +1,24 @@
+rule table:
+    """Results table (Markdown + CSV) recomputed from the per-episode evaluation files."""
+    input:
+        evals=eval_files(),
+        manifest=paths.MANIFEST,
+    output:
+        md=paths.TABLE,
+        csv=paths.TABLE_CSV,
+    log:
+        "logs/table.log",
+    script:
+        "../scripts/table.py"
+
+
+rule figures:
+    """Success rate against goal offset, per method, with Wilson intervals."""
+    input:
+        evals=eval_files(),
+    output:
+        png=paths.FIGURE,
+    log:
+        "logs/figures.log",
+    script:
+        "../scripts/figures.py"

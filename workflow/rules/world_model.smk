@@ -1,0 +1,23 @@
+if "world_model" not in LINKED:
+
+    rule train_world_model:
+        """Train the LeWM-style JEPA world model (resumable from .larc_state/)."""
+        input:
+            h5=paths.DEMOS,
+        output:
+            ckpt=paths.WORLD_MODEL,
+            train_log="checkpoints/world_model/train_log.jsonl",
+        params:
+            world_model=config["world_model"],
+            seed=config["seed"],
+            device=config["device"],
+        threads: 2
+        resources:
+            mem_mb=8000,
+            gpu=GPU,
+        log:
+            "logs/train_world_model.log",
+        benchmark:
+            "results/benchmarks/train_world_model.tsv"
+        script:
+            "../scripts/train_world_model.py"

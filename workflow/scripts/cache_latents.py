@@ -1,0 +1,8 @@
+"""Snakemake script for rule cache_latents."""
+
+from larc_core import stages
+from larc_core.logs import setup_rule_logging
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+setup_rule_logging(sm.log[0])
+stages.cache_latents(sm.config, sm.input.h5, sm.input.world_model, sm.output.latents, sm.threads)

@@ -1,0 +1,8 @@
+"""Snakemake script for rule eval_pairs."""
+
+from larc_core import stages
+from larc_core.logs import setup_rule_logging
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+setup_rule_logging(sm.log[0])
+stages.eval_pairs(sm.config, int(sm.wildcards.offset), sm.input.h5, sm.output.pairs)

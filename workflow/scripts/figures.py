@@ -1,0 +1,8 @@
+"""Snakemake script for rule figures."""
+
+from larc_core import stages
+from larc_core.logs import setup_rule_logging
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+setup_rule_logging(sm.log[0])
+stages.figures(sm.config, list(sm.input.evals), sm.output.png)
