@@ -136,10 +136,10 @@ def default_eval_files(config: dict) -> list[str]:
 
 
 def table(config: dict, eval_files: list[str] | None = None, out_md: str = paths.TABLE,
-          out_csv: str = paths.TABLE_CSV) -> None:
+          out_csv: str = paths.TABLE_CSV, figure: str | None = paths.FIGURE) -> None:
     from larc_core.reporting.table import write_table
 
-    write_table(eval_files or default_eval_files(config), out_md, out_csv)
+    write_table(eval_files or default_eval_files(config), out_md, out_csv, figure)
 
 
 def figures(config: dict, eval_files: list[str] | None = None, out: str = paths.FIGURE) -> None:

@@ -55,7 +55,13 @@ def _tiny_world_model() -> WorldModel:
              projector_hidden=32, action_embed_hidden=32, depth=1, heads=2, head_dim=8,
              mlp_dim=32, frameskip=5, history=3)
     )
-    return WorldModel(cfg).freeze()
+    wm = WorldModel(cfg)
+    # AdaLN-zero starts with the action ignored; perturb it as training would.
+    with torch.no_grad():
+        for name, p in wm.named_parameters():
+            if "adaLN" in name:
+                p.normal_(0, 0.1)
+    return wm.freeze()
 
 
 def test_rollout_consistency_gradient_reaches_policy_only():

@@ -21,7 +21,8 @@ METHOD_LABELS = {
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--configfile", "config/smoke.yaml", *args]
+    # --configfile takes several values: keep it last so targets are not swallowed.
+    cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml"]
     res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900)
     if check and res.returncode != 0:
         logs = "\n".join(
@@ -32,7 +33,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 
 def copy_workflow(repo: Path, dest: Path) -> Path:
-    for name in ("Snakefile", "workflow", "config"):
+    for name in ("Snakefile", "workflow", "config", "environment.yml"):
         src = repo / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
     return dest

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-import larc_core.data as larc_data
 from larc_core.io import ArtifactError
 from larc_core.world_model import (
     LARC_ONLY_KEYS,
@@ -27,7 +26,7 @@ from larc_core.world_model import (
 )
 from larc_core.world_model import train as train_mod
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # the test machine is shared: avoid OpenMP contention
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lewm_pusht_state_dict.json"
 RES = 32
@@ -58,6 +57,7 @@ def write_synthetic_demo(path: Path, n_episodes: int = 4, ep_len: int = 30, res:
             pixels[r, y - 3:y + 3, x - 3:x + 3] = (255, 128, 0)
             state[r, :2] = pos
             pos = np.clip(pos + 1.5 * action[r], 4, res - 4)
+        action[e * ep_len + ep_len - 1] = 0.0  # no action leaves an episode's last frame
     with h5py.File(path, "w") as f:
         f["pixels"] = pixels
         f["action"] = action
@@ -67,62 +67,13 @@ def write_synthetic_demo(path: Path, n_episodes: int = 4, ep_len: int = 30, res:
         f["step_idx"] = np.tile(np.arange(ep_len), n_episodes).astype(np.int64)
         f["ep_len"] = np.full(n_episodes, ep_len, dtype=np.int32)
         f["ep_offset"] = (np.arange(n_episodes) * ep_len).astype(np.int64)
+        f["episode_split"] = (np.arange(n_episodes) == n_episodes - 1).astype(np.int8)
     return path
-
-
-class FakeDemoFile:
-    """Minimal stand-in for larc_core.data.DemoFile (last episode = validation)."""
-
-    def __init__(self, path):
-        with h5py.File(path, "r") as f:
-            self.pixels = f["pixels"][:]
-            self.action = f["action"][:]
-            self.ep_offset = f["ep_offset"][:]
-            self.ep_len = f["ep_len"][:]
-        self.n_frames = len(self.pixels)
-        self.resolution = self.pixels.shape[1]
-        self.train_episodes = np.arange(len(self.ep_len) - 1)
-        self.val_episodes = np.array([len(self.ep_len) - 1])
-
-    def frames(self, rows):
-        return self.pixels[np.asarray(rows)]
-
-    def iter_frame_chunks(self, chunk_size):
-        for s in range(0, self.n_frames, chunk_size):
-            yield s, self.pixels[s:s + chunk_size]
-
-
-class FakeWindowDataset:
-    """Minimal stand-in for larc_core.data.WindowDataset."""
-
-    def __init__(self, demo_or_path, episodes, num_frames=4, frameskip=5):
-        d = demo_or_path if isinstance(demo_or_path, FakeDemoFile) else FakeDemoFile(demo_or_path)
-        self.d, self.t, self.fs = d, num_frames, frameskip
-        self.starts = [int(d.ep_offset[e]) + s for e in episodes
-                       for s in range(int(d.ep_len[e]) - num_frames * frameskip + 1)]
-
-    def __len__(self):
-        return len(self.starts)
-
-    def __getitem__(self, i):
-        rows = self.starts[i] + self.fs * np.arange(self.t)
-        acts = np.stack([self.d.action[r:r + self.fs].reshape(-1) for r in rows])
-        return {"frames": self.d.pixels[rows], "actions": acts.astype(np.float32)}
 
 
 @pytest.fixture
-def demo(tmp_path, monkeypatch) -> Path:
-    """Synthetic demo file, read with the real larc_core.data API when available."""
-    path = write_synthetic_demo(tmp_path / "demo.h5")
-    try:
-        from larc_core.data import DemoFile, WindowDataset  # noqa: F401
-
-        d = DemoFile(path)
-        assert len(d.train_episodes) and len(d.val_episodes)
-    except Exception:  # data package not ready or rejects the synthetic file: use the stand-in
-        monkeypatch.setattr(larc_data, "DemoFile", FakeDemoFile, raising=False)
-        monkeypatch.setattr(larc_data, "WindowDataset", FakeWindowDataset, raising=False)
-    return path
+def demo(tmp_path) -> Path:
+    return write_synthetic_demo(tmp_path / "demo.h5")
 
 
 def fast_train_cfg(**kw) -> WorldModelTrainConfig:
@@ -130,6 +81,16 @@ def fast_train_cfg(**kw) -> WorldModelTrainConfig:
                 checkpoint_every=2, log_every=2, val_max_windows=16)
     base.update(kw)
     return WorldModelTrainConfig(**base)
+
+
+def trained_like(cfg: WorldModelConfig | None = None) -> WorldModel:
+    """A model whose AdaLN-zero layers are no longer zero (as after training)."""
+    torch.manual_seed(0)
+    model = WorldModel(cfg or tiny_cfg())
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return model
 
 
 def uint8_frames(*shape) -> torch.Tensor:
@@ -211,11 +172,7 @@ def test_input_errors_are_specific():
 
 
 def test_predict_is_causal_and_rollout_consistent():
-    torch.manual_seed(0)
-    model = WorldModel(tiny_cfg())
-    for p in model.parameters():  # AdaLN-zero makes blocks identity at init: perturb them
-        p.data.add_(0.05 * torch.randn_like(p))
-    model.eval()
+    model = trained_like().eval()
     z, a = torch.randn(2, 3, 32), torch.randn(2, 3, 10)
     out = model.predict(z, a)
     z2 = z.clone()
@@ -229,7 +186,7 @@ def test_predict_is_causal_and_rollout_consistent():
 
 
 def test_rollout_gradient_reaches_actions_only():
-    model = WorldModel(tiny_cfg()).freeze()
+    model = trained_like().freeze()
     for p in model.parameters():
         assert not p.requires_grad
     assert not model.training
@@ -260,8 +217,9 @@ def test_sigreg_small_for_gaussian_large_for_collapse():
     s_collapsed = sigreg(torch.zeros(512, 16) + 0.01 * gauss, 256)
     s_shifted = sigreg(gauss + 2.0, 256)
     s_wide = sigreg(3.0 * gauss, 256)
-    assert s_gauss < 1.0
-    assert min(s_collapsed, s_shifted, s_wide) > 20 * s_gauss
+    # Under the null N * |ecf - cf|^2 is O(1) (about 1.2 here); departures scale with N.
+    assert s_gauss < 3.0
+    assert min(s_collapsed, s_shifted, s_wide) > 50 * s_gauss
     again = sigreg(gauss, 256, torch.Generator().manual_seed(1))
     assert torch.equal(s_gauss, again)
     # leading dims are independent tests that get averaged; gradient flows

@@ -18,8 +18,9 @@ episode_split  (E,)          int8     ours, optional: 0 = train, 1 = validation
 =============  ============  =======  ==================================================
 
 File attributes written by this project: resolution, seed, generator, val_fraction,
-action_scale. ``pixels`` is chunked along N and compressed; every other array is small and is
-read into memory whole on first use, pixels never are (the real LeWM file holds 46 GB).
+action_scale. ``pixels`` is chunked along N (64 frames) and gzip-1 compressed; every other
+array is small and is read into memory whole on first use, pixels never are (the real LeWM
+file holds 46 GB).
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ import numpy as np
 from larc_core.io import ArtifactError, atomic_path
 
 PIXEL_CHUNK_FRAMES = 64
-PIXEL_COMPRESSION = "lzf"
+# Measured on 64-px pusher frames (mostly white): gzip level 1 encodes as fast as lzf
+# (~25 us/frame), decodes ~3x faster (8 vs 29 us/frame) and is 2.7x smaller (371 vs 1003
+# bytes/frame); higher gzip levels cost 7x the encode time for 1.5x smaller files.
+PIXEL_COMPRESSION = "gzip"
+PIXEL_COMPRESSION_OPTS = 1
 DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SPLIT_SEED = 0
 TRAIN, VAL = 0, 1
@@ -98,6 +103,7 @@ def write_demo_file(
     attrs: Mapping[str, Any] | None = None,
     chunk_frames: int = PIXEL_CHUNK_FRAMES,
     compression: str | None = PIXEL_COMPRESSION,
+    compression_opts: int | None = PIXEL_COMPRESSION_OPTS,
 ) -> dict[str, int]:
     """Stream episodes into a LeWM-layout HDF5 file, atomically.
 
@@ -111,7 +117,8 @@ def write_demo_file(
         episode_split: optional (E,) array, 0 = train, 1 = validation.
         attrs: file attributes to store (``resolution`` is added from the frames).
         chunk_frames: frames per pixel chunk.
-        compression: h5py compression filter for pixels (``"lzf"``, ``"gzip"`` or None).
+        compression: h5py compression filter for pixels (``"gzip"``, ``"lzf"`` or None).
+        compression_opts: the filter's level (gzip: 0-9; must be None for lzf/None).
 
     Returns:
         ``{"n_frames": N, "n_episodes": E, "bytes": file size}``.
@@ -129,6 +136,7 @@ def write_demo_file(
                     pixels = f.create_dataset(
                         "pixels", shape=(0, h, w, 3), maxshape=(None, h, w, 3), dtype=np.uint8,
                         chunks=(chunk_frames, h, w, 3), compression=compression,
+                        compression_opts=compression_opts if compression == "gzip" else None,
                     )
                 pixels.resize(n + t, axis=0)
                 pixels[n : n + t] = ep.pixels
@@ -425,7 +433,9 @@ class DemoFile:
             return np.zeros((0, h, w, 3), dtype=np.uint8)
         n = self.n_frames
         if rows.min() < 0 or rows.max() >= n:
-            raise IndexError(f"rows must lie in [0, {n}) for {self.path}; got {rows.min()}..{rows.max()}")
+            raise IndexError(
+                f"rows must lie in [0, {n}) for {self.path}; got {rows.min()}..{rows.max()}"
+            )
         uniq, inverse = np.unique(rows, return_inverse=True)
         breaks = np.flatnonzero(np.diff(uniq) > max_gap) + 1
         out = np.empty((len(uniq), h, w, 3), dtype=np.uint8)
@@ -436,7 +446,9 @@ class DemoFile:
                 block = ds[lo:hi]
                 out[idx] = block[uniq[idx] - lo]
         except OSError as exc:
-            raise self._fail(f"'pixels' rows could not be read ({exc}): the file is corrupt") from exc
+            raise self._fail(
+                f"'pixels' rows could not be read ({exc}): the file is corrupt"
+            ) from exc
         return out[inverse.reshape(-1)]
 
     def iter_frame_chunks(

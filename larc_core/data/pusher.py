@@ -23,9 +23,9 @@ from larc_core.envs.geometry import (
     TEE_OUTLINE,
     block_cog,
     body_to_world,
-    distance_to_tee,
     distance_to_tee_body,
     rotation,
+    world_to_body,
 )
 from larc_core.envs.pusht import ACTION_SCALE, WALL_HI, WALL_LO
 
@@ -33,6 +33,7 @@ from larc_core.envs.pusht import ACTION_SCALE, WALL_HI, WALL_LO
 _WALL_INNER_LO, _WALL_INNER_HI = 5.0, 506.0
 _TEE_EXTENT = 75.0  # farthest T point from its centre of gravity
 _PD_GAIN_PER_STEP = 45.0  # rough agent px per step per unit of sustained relative action
+_SEGMENT_T = np.linspace(0.0, 1.0, 16)[:, None]
 
 
 def _clip_norm(v: np.ndarray, max_norm: float) -> np.ndarray:
@@ -133,9 +134,9 @@ class RandomPusher:
             distance_to_tee_body(cand["stage_b"]) >= AGENT_RADIUS + 0.5 * self.standoff
             and distance_to_tee_body(cand["far_b"]) >= AGENT_RADIUS + 0.5 * self.standoff
         )
-        for key in ("stage_b", "far_b"):
-            w = body_to_world(cand[key], pose)
-            ok = ok and bool(np.all(w >= WALL_LO + 2.0) and np.all(w <= WALL_HI - 2.0))
+        if ok:
+            w = body_to_world(np.stack([cand["stage_b"], cand["far_b"]]), pose)
+            ok = bool(np.all(w >= WALL_LO + 2.0) and np.all(w <= WALL_HI - 2.0))
         # Wall safety: where the centre of gravity ends up if the push carries the block.
         cog = block_cog(pose)
         d_w = rotation(pose[2]) @ d_b
@@ -169,8 +170,9 @@ class RandomPusher:
 
     # -- acting -----------------------------------------------------------------------------
     def _segment_clear(self, a: np.ndarray, b: np.ndarray, pose: np.ndarray) -> bool:
-        pts = a + np.linspace(0.0, 1.0, 16)[:, None] * (b - a)
-        return bool(np.all(distance_to_tee(pts, pose) >= AGENT_RADIUS + 0.5 * self.clearance))
+        ends = world_to_body(np.stack([a, b]), pose)  # rigid map: sample in the body frame
+        pts = ends[0] + _SEGMENT_T * (ends[1] - ends[0])
+        return bool(np.all(distance_to_tee_body(pts) >= AGENT_RADIUS + 0.5 * self.clearance))
 
     def _toward(self, agent: np.ndarray, waypoint: np.ndarray, speed: float) -> np.ndarray:
         return _clip_norm((waypoint - agent) / ACTION_SCALE, speed)

@@ -38,15 +38,21 @@ def _outward_normals(outline: np.ndarray) -> np.ndarray:
 
 def rotation(theta: np.ndarray | float) -> np.ndarray:
     """Rotation matrices (..., 2, 2) for angles (...)."""
+    theta = np.asarray(theta, dtype=np.float64)
     c, s = np.cos(theta), np.sin(theta)
-    return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+    out = np.empty(theta.shape + (2, 2))  # filled in place: np.stack dominates small calls
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = c, -s, s, c
+    return out
 
 
 def body_to_world(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """Map body-frame points (..., 2) to world coordinates for block poses (..., 3) [x, y, theta]."""
+    """Map body-frame points (..., 2) to world coordinates for block poses (..., 3) [x, y, th]."""
     pose = np.asarray(pose, dtype=np.float64)
     rot = rotation(pose[..., 2])
-    return np.einsum("...ij,...j->...i", rot, np.asarray(points, dtype=np.float64)) + pose[..., :2]
+    points = np.asarray(points, dtype=np.float64)
+    if pose.ndim == 1:  # one pose, any number of points: a plain matrix product
+        return points @ rot.T + pose[:2]
+    return np.einsum("...ij,...j->...i", rot, points) + pose[..., :2]
 
 
 def world_to_body(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -54,6 +60,8 @@ def world_to_body(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
     pose = np.asarray(pose, dtype=np.float64)
     rot = rotation(pose[..., 2])
     rel = np.asarray(points, dtype=np.float64) - pose[..., :2]
+    if pose.ndim == 1:
+        return rel @ rot
     return np.einsum("...ji,...j->...i", rot, rel)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -43,10 +44,22 @@ def render_table(df: pd.DataFrame) -> str:
     return "\n".join(lines + notes) + "\n"
 
 
-def write_table(eval_files: list[str | Path], out_md: str | Path, out_csv: str | Path) -> pd.DataFrame:
-    """Compute the table from the eval files and write Markdown + CSV atomically."""
+def write_table(
+    eval_files: list[str | Path],
+    out_md: str | Path,
+    out_csv: str | Path,
+    figure: str | Path | None = None,
+) -> pd.DataFrame:
+    """Compute the table from the eval files and write Markdown + CSV atomically.
+
+    ``figure``, when given, is linked from the Markdown (path relative to the table).
+    """
     df = load_results(eval_files)
-    atomic_write_text(out_md, "# LARC results (goal-conditioned PushT)\n\n" + render_table(df))
+    text = "# LARC results (goal-conditioned PushT)\n\n" + render_table(df)
+    if figure:
+        rel = os.path.relpath(Path(figure), Path(out_md).parent)
+        text += f"\n![Success rate against goal offset]({rel})\n"
+    atomic_write_text(out_md, text)
     atomic_write_text(out_csv, df.to_csv(index=False))
     return df
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..io import ArtifactError, atomic_torch_save, load_torch_file, sha256_file
+from ..seeding import resolve_device
 from .config import WorldModelConfig, WorldModelConfigError
 from .lewm import _compare_shapes
 from .model import WorldModel
@@ -69,6 +70,13 @@ def read_world_model_file(path: str | os.PathLike) -> dict[str, Any]:
     return payload
 
 
+def as_device(device: str | torch.device) -> torch.device:
+    """``cpu`` / ``cuda`` / ``auto`` (via larc_core.seeding.resolve_device) or any torch device."""
+    if isinstance(device, str) and device in ("cpu", "cuda", "auto"):
+        return resolve_device(device)
+    return torch.device(device)
+
+
 def load_world_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> WorldModel:
     """Load a checkpoint into a frozen, eval-mode :class:`WorldModel` on ``device``.
 
@@ -89,7 +97,7 @@ def load_world_model(path: str | os.PathLike, device: str | torch.device = "cpu"
         raise ArtifactError(f"{_WHAT} {path}: state_dict does not match its config: {problems}")
     model.load_state_dict(payload["state_dict"], strict=True)
     model.meta = payload["meta"]
-    return model.to(device).freeze()
+    return model.to(as_device(device)).freeze()
 
 
 def world_model_meta(path: str | os.PathLike) -> dict[str, Any]:

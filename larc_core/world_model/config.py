@@ -66,7 +66,7 @@ class WorldModelConfig:
     """Square frame side in pixels; ``encode`` rejects frames of any other size."""
     encoder: str = "cnn"
     """Image encoder: ``"cnn"`` (small, CPU default) or ``"vit"`` (HF-ViT layout, paper size)."""
-    cnn_channels: tuple[int, ...] = (32, 64, 128, 128)
+    cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
     """Output channels of each stride-2 conv stage of the CNN encoder."""
     vit_patch: int = 14
     """ViT patch side in pixels (``image_size`` must be a multiple)."""
@@ -102,6 +102,8 @@ class WorldModelConfig:
     """Predictor dropout (attention weights, attention output and feed-forward)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.cnn_channels, list):  # YAML/JSON lists -> the hashable tuple form
+            object.__setattr__(self, "cnn_channels", tuple(self.cnn_channels))
         if self.encoder not in ("cnn", "vit"):
             raise WorldModelConfigError(f"encoder must be 'cnn' or 'vit', got {self.encoder!r}")
         for name in ("image_size", "vit_patch", "vit_hidden", "vit_layers", "vit_heads",

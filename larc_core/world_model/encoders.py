@@ -21,7 +21,7 @@ VIT_LAYER_NORM_EPS = 1e-12
 
 
 class CNNEncoder(nn.Module):
-    """Stride-2 conv stages -> flatten -> Linear -> LayerNorm.
+    """Stride-2 3x3 conv stages (GroupNorm, GELU) -> flatten -> Linear -> LayerNorm.
 
     Input ``(N, 3, S, S)`` normalised images; output ``(N, latent_dim)``.
     """
@@ -32,7 +32,7 @@ class CNNEncoder(nn.Module):
         c_in = 3
         for c in channels:
             # GroupNorm, not BatchNorm: features must not depend on the other images in a batch.
-            layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1),
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1),
                        nn.GroupNorm(math.gcd(8, c), c), nn.GELU()]
             c_in = c
         self.convs = nn.Sequential(*layers)

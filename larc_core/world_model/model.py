@@ -128,7 +128,7 @@ class WorldModel(nn.Module):
         self._check_frames(frames)
         lead = frames.shape[:-3]
         x = frames.to(self.device).reshape(-1, *frames.shape[-3:]).permute(0, 3, 1, 2)
-        x = (x.float() / 255.0 - self.pixel_mean) / self.pixel_std
+        x = (x.contiguous().float() / 255.0 - self.pixel_mean) / self.pixel_std
         z = self.projector(self.encoder(x))
         return z.reshape(*lead, -1)
 
@@ -175,6 +175,8 @@ class WorldModel(nn.Module):
             and ``history`` (also when the model is frozen); the context keeps the last
             ``cfg.history`` latents.
         """
+        if history.dim() != 3 or history.shape[1] < 1:
+            raise ValueError(f"history must be (B, H0>=1, D), got {tuple(history.shape)}")
         b, h0, _ = history.shape
         k = action_blocks.shape[1]
         a = self.cfg.action_block_dim

@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from ..io import ArtifactError, atomic_path, atomic_torch_save, load_torch_file
 from ..logs import get_logger
-from ..seeding import resolve_device, seed_everything
+from ..seeding import seed_everything
 from .batches import StepBatchSampler, action_stats, collate_windows, episode_rows, mix_seed
-from .checkpoint import save_world_model
+from .checkpoint import as_device, save_world_model
 from .config import WorldModelConfig, WorldModelTrainConfig, config_hash
 from .model import WorldModel
 
@@ -45,12 +45,6 @@ def lr_lambda(warmup_steps: int, total_steps: int):
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return fn
-
-
-def _as_device(device: str | torch.device) -> torch.device:
-    if isinstance(device, str) and device in ("cpu", "cuda", "auto"):
-        return resolve_device(device)
-    return torch.device(device)
 
 
 def _run_hash(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainConfig, seed: int,
@@ -179,7 +173,7 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
     t0 = time.time()
     demo_path, out_path, state_dir = Path(demo_path), Path(out_path), Path(state_dir)
     log_path = Path(log_path) if log_path is not None else out_path.parent / "train_log.jsonl"
-    dev = _as_device(device)
+    dev = as_device(device)
     num_frames = train_cfg.frames_per_window(model_cfg)
     if num_frames - 1 > model_cfg.history:
         raise ValueError(
@@ -195,7 +189,8 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         )
     seed_everything(seed)
     model = WorldModel(model_cfg)
-    rows_idx = episode_rows(np.asarray(demo.ep_offset), np.asarray(demo.ep_len),
+    # Each episode's last row holds a zero placeholder (no action leaves it): leave it out.
+    rows_idx = episode_rows(np.asarray(demo.ep_offset), np.asarray(demo.ep_len) - 1,
                             demo.train_episodes)
     a_mean, a_std = action_stats(np.asarray(demo.action), rows_idx)
     model.set_action_stats(a_mean, a_std)
@@ -237,7 +232,7 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         sched.step()
         step += 1
         row = {"step": step, "lr": lr, "grad_norm": float(grad_norm),
-               **{k: float(v) for k, v in losses.items()}, "time_s": time.time() - t_step}
+               **{k: float(v.detach()) for k, v in losses.items()}, "time_s": time.time() - t_step}
         rows.append(row)
         bar.update(1)
         bar.set_postfix(pred=f"{row['pred']:.4f}", sigreg=f"{row['sigreg']:.3f}", refresh=False)
@@ -269,7 +264,7 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         "final_train_pred_loss": float(np.mean([r["pred"] for r in tail])),
         "final_train_sigreg": float(np.mean([r["sigreg"] for r in tail])),
         "n_params": sum(p.numel() for p in model.parameters()),
-        "torch_version": torch.__version__, "device": str(dev),
+        "torch_version": str(torch.__version__), "device": str(dev),
     }
     save_world_model(model, out_path, meta)
     with atomic_path(log_path) as tmp:

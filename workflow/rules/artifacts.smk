@@ -7,5 +7,7 @@ rule link_artifacts:
         artifacts_dir=config["artifacts"].get("dir"),
     log:
         "logs/link_artifacts.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/link_artifacts.py"

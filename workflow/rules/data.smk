@@ -15,5 +15,7 @@ if "data" not in LINKED:
             "logs/collect_demos.log",
         benchmark:
             "results/benchmarks/collect_demos.tsv"
+        conda:
+            "../../environment.yml"
         script:
             "../scripts/collect_demos.py"

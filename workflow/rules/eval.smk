@@ -9,6 +9,8 @@ rule eval_pairs:
         seed=config["eval"]["seed"],
     log:
         "logs/eval_pairs_h{offset}.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/eval_pairs.py"
 
@@ -35,5 +37,7 @@ rule eval:
         "logs/eval/{method}_h{offset}.log",
     benchmark:
         "results/benchmarks/eval_{method}_h{offset}.tsv"
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/evaluate.py"

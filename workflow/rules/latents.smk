@@ -18,5 +18,7 @@ if "latents" not in LINKED:
             "logs/cache_latents.log",
         benchmark:
             "results/benchmarks/cache_latents.tsv"
+        conda:
+            "../../environment.yml"
         script:
             "../scripts/cache_latents.py"

@@ -22,6 +22,8 @@ rule train_idm:
         "logs/train_idm.log",
     benchmark:
         "results/benchmarks/train_idm.tsv"
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/train_policy.py"
 
@@ -48,6 +50,8 @@ if "chunk_backbone" not in LINKED:
             "logs/train_chunk.log",
         benchmark:
             "results/benchmarks/train_chunk.tsv"
+        conda:
+            "../../environment.yml"
         script:
             "../scripts/train_policy.py"
 
@@ -74,5 +78,7 @@ rule train_wm_ft:
         "logs/train_wm_ft.log",
     benchmark:
         "results/benchmarks/train_wm_ft.tsv"
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/train_policy.py"

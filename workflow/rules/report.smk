@@ -3,11 +3,14 @@ rule table:
     input:
         evals=eval_files(),
         manifest=paths.MANIFEST,
+        figure=paths.FIGURE,
     output:
         md=paths.TABLE,
         csv=paths.TABLE_CSV,
     log:
         "logs/table.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/table.py"
 
@@ -20,5 +23,7 @@ rule figures:
         png=paths.FIGURE,
     log:
         "logs/figures.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/figures.py"

@@ -19,5 +19,7 @@ if "world_model" not in LINKED:
             "logs/train_world_model.log",
         benchmark:
             "results/benchmarks/train_world_model.tsv"
+        conda:
+            "../../environment.yml"
         script:
             "../scripts/train_world_model.py"

@@ -3,6 +3,12 @@
 from larc_core import stages
 from larc_core.logs import setup_rule_logging
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_rule_logging(sm.log[0])
-stages.cache_latents(sm.config, sm.input.h5, sm.input.world_model, sm.output.latents, sm.threads)
+
+def main(sm) -> None:
+    setup_rule_logging(sm.log[0])
+    stages.cache_latents(sm.config, sm.input.h5, sm.input.world_model, sm.output.latents, sm.threads)
+
+
+# Guarded: worker processes started with "spawn" re-import this file without `snakemake`.
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

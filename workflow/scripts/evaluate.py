@@ -5,16 +5,22 @@ from pathlib import Path
 from larc_core import stages
 from larc_core.logs import setup_rule_logging
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_rule_logging(sm.log[0])
-stages.evaluate(
-    sm.config,
-    sm.wildcards.method,
-    int(sm.wildcards.offset),
-    demos=sm.input.h5,
-    world_model=sm.input.world_model,
-    checkpoint_dir=str(Path(sm.input.backbone).parent),
-    pairs=sm.input.pairs,
-    out=sm.output.result,
-    threads=sm.threads,
-)
+
+def main(sm) -> None:
+    setup_rule_logging(sm.log[0])
+    stages.evaluate(
+        sm.config,
+        sm.wildcards.method,
+        int(sm.wildcards.offset),
+        demos=sm.input.h5,
+        world_model=sm.input.world_model,
+        checkpoint_dir=str(Path(sm.input.backbone).parent),
+        pairs=sm.input.pairs,
+        out=sm.output.result,
+        threads=sm.threads,
+    )
+
+
+# Guarded: worker processes started with "spawn" re-import this file without `snakemake`.
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

@@ -3,5 +3,12 @@
 from larc_core import stages
 from larc_core.logs import setup_rule_logging
 
-setup_rule_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
-stages.link_artifacts(snakemake.config, snakemake.output.manifest)  # noqa: F821
+
+def main(sm) -> None:
+    setup_rule_logging(sm.log[0])
+    stages.link_artifacts(sm.config, sm.output.manifest)
+
+
+# Guarded: worker processes started with "spawn" re-import this file without `snakemake`.
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 - injected by Snakemake

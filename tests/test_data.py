@@ -1,0 +1,277 @@
+"""Demonstrations: collection, LeWM-layout HDF5 file, reader validation, training windows."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from larc_core.data import (
+    DemoFile,
+    Episode,
+    RandomPusher,
+    WindowDataset,
+    collect_demos,
+    default_split,
+    demo_statistics,
+    write_demo_file,
+)
+from larc_core.envs import PushTEnv
+from larc_core.io import ArtifactError
+
+LAYOUT = {
+    "pixels": (np.uint8, (32, 32, 3)),
+    "action": (np.float32, (2,)),
+    "state": (np.float32, (7,)),
+    "proprio": (np.float32, (4,)),
+    "episode_idx": (np.int64, ()),
+    "step_idx": (np.int64, ()),
+}
+COLLECT = dict(n_episodes=4, min_len=30, max_len=40, resolution=32, seed=3, val_fraction=0.25,
+               progress=False)
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    path = tmp_path_factory.mktemp("demo") / "demo.h5"
+    summary = collect_demos(path, workers=2, **COLLECT)
+    return path, summary
+
+
+def _synthetic(path: Path, lengths: tuple[int, ...] = (5, 7, 6)) -> Path:
+    rng = np.random.default_rng(0)
+    eps = []
+    for t in lengths:
+        action = rng.uniform(-1, 1, (t, 2)).astype(np.float32)
+        action[-1] = 0.0
+        eps.append(Episode(
+            pixels=rng.integers(0, 255, (t, 8, 8, 3), dtype=np.uint8),
+            state=rng.uniform(0, 500, (t, 7)).astype(np.float32),
+            action=action,
+        ))
+    write_demo_file(path, eps, episode_split=(np.arange(len(lengths)) == 1).astype(np.int8))
+    return path
+
+
+def test_collected_file_has_lewm_layout(collected: tuple[Path, dict]) -> None:
+    path, summary = collected
+    with h5py.File(path, "r") as f:
+        n = f["pixels"].shape[0]
+        for key, (dtype, tail) in LAYOUT.items():
+            assert f[key].dtype == dtype, key
+            assert f[key].shape == (n, *tail), key
+        ep_len, ep_offset = f["ep_len"][:], f["ep_offset"][:]
+        assert f["ep_len"].dtype == np.int32 and f["ep_offset"].dtype == np.int64
+        assert ep_len.shape == ep_offset.shape == (4,)
+        assert np.all((ep_len >= 30) & (ep_len <= 40))
+        np.testing.assert_array_equal(ep_offset, np.concatenate([[0], np.cumsum(ep_len)[:-1]]))
+        assert ep_len.sum() == n == summary["frames"]
+        np.testing.assert_array_equal(f["episode_idx"][:], np.repeat(np.arange(4), ep_len))
+        np.testing.assert_array_equal(
+            f["step_idx"][:], np.concatenate([np.arange(t) for t in ep_len])
+        )
+        np.testing.assert_array_equal(f["proprio"][:], f["state"][:][:, [0, 1, 5, 6]])
+        # No action leaves an episode's last frame.
+        np.testing.assert_array_equal(f["action"][:][ep_offset + ep_len - 1], 0.0)
+        assert np.abs(f["action"][:]).max() <= 1.0 + 1e-6
+        split = f["episode_split"][:]
+        assert split.dtype == np.int8 and split.sum() == 1
+        assert f.attrs["resolution"] == 32 and f.attrs["seed"] == 3
+        assert f.attrs["val_fraction"] == 0.25 and f.attrs["action_scale"] == 100.0
+        assert "RandomPusher" in f.attrs["generator"]
+        assert f["pixels"].chunks[0] == 64 and f["pixels"].compression is not None
+    for key in ("contact_fraction", "median_block_displacement_25", "steps_per_s", "seconds"):
+        assert key in summary
+
+
+def test_recorded_frames_match_render_after_set_state(collected: tuple[Path, dict]) -> None:
+    path, _ = collected
+    with DemoFile(path) as demo, PushTEnv(resolution=32) as env:
+        rows = np.concatenate([demo.ep_offset, demo.ep_offset[:2] + 17])
+        frames = demo.frames(rows)
+        for row, frame in zip(rows, frames, strict=True):
+            env.reset_to_state(demo.state[row])
+            np.testing.assert_array_equal(env.render(), frame, err_msg=f"row {row}")
+
+
+def test_recorded_actions_replay_to_recorded_states(collected: tuple[Path, dict]) -> None:
+    path, _ = collected
+    with DemoFile(path) as demo, PushTEnv(resolution=32, render=False) as env:
+        rows = demo.episode_rows(1)
+        states, actions = demo.state[rows], demo.action[rows]
+        replay = [env.reset_to_state(states[0])]
+        for a in actions[:-1]:
+            replay.append(env.step(a))
+        np.testing.assert_array_equal(np.array(replay), states)
+
+
+def test_collection_is_identical_for_any_worker_count(
+    collected: tuple[Path, dict], tmp_path: Path
+) -> None:
+    path, _ = collected
+    single = tmp_path / "single.h5"
+    collect_demos(single, workers=1, **COLLECT)
+    with h5py.File(path, "r") as a, h5py.File(single, "r") as b:
+        assert sorted(a.keys()) == sorted(b.keys())
+        for key in a:
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+
+
+def test_writer_is_atomic(tmp_path: Path) -> None:
+    dest = tmp_path / "out.h5"
+
+    def episodes():
+        yield Episode(np.zeros((3, 8, 8, 3), np.uint8), np.zeros((3, 7), np.float32),
+                      np.zeros((3, 2), np.float32))
+        raise RuntimeError("worker died")
+
+    with pytest.raises(RuntimeError, match="worker died"):
+        write_demo_file(dest, episodes())
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary is left
+
+
+def test_writer_rejects_bad_episodes(tmp_path: Path) -> None:
+    bad = Episode(np.zeros((3, 8, 8, 4), np.uint8), np.zeros((3, 7), np.float32),
+                  np.zeros((3, 2), np.float32))
+    with pytest.raises(ValueError, match=r"episode 0: pixels has shape \(3, 8, 8, 4\)"):
+        write_demo_file(tmp_path / "x.h5", [bad])
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_reader_api(tmp_path: Path) -> None:
+    path = _synthetic(tmp_path / "s.h5")
+    with h5py.File(path, "r") as f:
+        pixels = f["pixels"][:]
+    with DemoFile(path) as demo:
+        assert (demo.n_frames, demo.n_episodes, demo.resolution) == (18, 3, 8)
+        np.testing.assert_array_equal(demo.ep_offset, [0, 5, 12])
+        np.testing.assert_array_equal(demo.train_episodes, [0, 2])
+        np.testing.assert_array_equal(demo.val_episodes, [1])
+        assert demo.episode_rows(1) == slice(5, 12)
+        rows = np.array([17, 3, 3, 0, 9, 16])
+        np.testing.assert_array_equal(demo.frames(rows), pixels[rows])
+        assert demo.frames(np.array([], dtype=np.int64)).shape == (0, 8, 8, 3)
+        chunks = list(demo.iter_frame_chunks(chunk_size=4))
+        assert [s for s, _ in chunks] == [0, 4, 8, 12, 16]
+        np.testing.assert_array_equal(np.concatenate([c for _, c in chunks]), pixels)
+        with pytest.raises(IndexError, match=r"\[0, 18\)"):
+            demo.frames(np.array([18]))
+        clone = pickle.loads(pickle.dumps(demo))  # what DataLoader workers receive
+        np.testing.assert_array_equal(clone.frames(np.array([2])), pixels[[2]])
+        clone.close()
+
+
+def test_default_split_for_files_without_one(tmp_path: Path) -> None:
+    path = _synthetic(tmp_path / "s.h5", lengths=(3,) * 20)
+    with h5py.File(path, "a") as f:
+        del f["episode_split"]
+    with DemoFile(path) as demo:
+        assert not demo.has_split
+        val, train = demo.val_episodes, demo.train_episodes
+        assert len(val) == 2 and len(train) == 18
+        assert np.intersect1d(val, train).size == 0
+        np.testing.assert_array_equal(
+            val, np.sort(np.random.default_rng(0).permutation(20)[:2])
+        )
+        np.testing.assert_array_equal(default_split(20), demo.split)
+
+
+def _mutated(tmp_path: Path, edit) -> Path:
+    path = _synthetic(tmp_path / "m.h5")
+    with h5py.File(path, "a") as f:
+        edit(f)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda f: f.__delitem__("state"), r"missing key 'state'"),
+        (
+            lambda f: (f.__delitem__("pixels"),
+                       f.create_dataset("pixels", data=np.zeros((18, 8, 8, 4), np.uint8))),
+            r"'pixels' has shape \(18, 8, 8, 4\) dtype uint8, expected \(N, H, W, 3\) uint8",
+        ),
+        (
+            lambda f: (f.__delitem__("action"),
+                       f.create_dataset("action", data=np.zeros((17, 2), np.float32))),
+            r"'action' has 17 rows but 'pixels' has 18",
+        ),
+        (
+            lambda f: (f.__delitem__("state"),
+                       f.create_dataset("state", data=np.zeros((18, 7), np.int32))),
+            r"'state' has shape \(18, 7\) dtype int32, expected \(N, 7\) a float dtype",
+        ),
+        (lambda f: f["ep_offset"].__setitem__(1, 4), r"'ep_offset'\[1\] = 4, expected 5"),
+        (lambda f: f["ep_len"].__setitem__(2, 5), r"'ep_len' sums to 17 rows but 'pixels' has 18"),
+    ],
+)
+def test_reader_names_file_and_key_on_bad_content(tmp_path: Path, edit, pattern: str) -> None:
+    path = _mutated(tmp_path, edit)
+    with pytest.raises(ArtifactError, match=pattern) as info:
+        DemoFile(path)
+    assert str(path) in str(info.value)
+
+
+def test_reader_errors_on_missing_and_truncated_files(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="demo file not found: .*nope.h5"):
+        DemoFile(tmp_path / "nope.h5")
+    path = _synthetic(tmp_path / "t.h5")
+    truncated = tmp_path / "truncated.h5"
+    shutil.copy(path, truncated)
+    with open(truncated, "r+b") as fh:
+        fh.truncate(truncated.stat().st_size // 2)
+    with pytest.raises(ArtifactError, match=r"truncated.h5 is corrupt"):
+        DemoFile(truncated)
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not an hdf5 file")
+    with pytest.raises(ArtifactError, match=r"junk.h5 is corrupt"):
+        DemoFile(junk)
+
+
+def test_window_dataset_matches_raw_rows(collected: tuple[Path, dict]) -> None:
+    path, _ = collected
+    demo = DemoFile(path)
+    eps = demo.train_episodes
+    ds = WindowDataset(demo, eps, num_frames=4, frameskip=5)
+    assert len(ds) == int(sum(max(0, demo.ep_len[e] - 20 + 1) for e in eps))
+    with h5py.File(path, "r") as f:
+        pixels, action = f["pixels"][:], f["action"][:]
+    for i in (0, len(ds) // 2, len(ds) - 1):
+        item = ds[i]
+        r = item["row"]
+        assert item["frames"].dtype == torch.uint8 and item["frames"].shape == (4, 32, 32, 3)
+        assert item["actions"].dtype == torch.float32 and item["actions"].shape == (4, 10)
+        np.testing.assert_array_equal(item["frames"].numpy(), pixels[r + 5 * np.arange(4)])
+        for t in range(4):
+            block = action[r + 5 * t : r + 5 * (t + 1)]  # (5, 2) -> [a0x, a0y, a1x, ...]
+            np.testing.assert_array_equal(item["actions"][t].numpy(), block.reshape(-1))
+        rows = demo.episode_rows(item["episode"])
+        assert rows.start <= r and r + 19 < rows.stop  # every block inside one episode
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=1)
+    batch = next(iter(loader))
+    assert batch["frames"].shape == (8, 4, 32, 32, 3)
+    demo.close()
+
+
+def test_pusher_moves_the_block() -> None:
+    states, actions = [], []
+    with PushTEnv(render=False) as env:
+        for e in range(3):
+            pusher = RandomPusher(np.random.default_rng(e))
+            s = env.reset_random(100 + e)
+            ep = [s]
+            for _ in range(79):
+                actions.append(pusher.act(s))
+                s = env.step(actions[-1])
+                ep.append(s)
+            states.append(np.array(ep))
+    stats = demo_statistics(np.concatenate(states), np.array([80, 80, 80]))
+    assert stats["median_block_displacement_25"] > 10.0
+    assert 0.15 < stats["contact_fraction"] < 0.7
+    assert np.linalg.norm(np.array(actions), axis=1).max() <= 1.0 + 1e-6

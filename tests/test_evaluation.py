@@ -1,0 +1,84 @@
+"""Evaluation pairs and closed-loop episodes in the real simulator."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from larc_core.data import DemoFile, collect_demos
+from larc_core.envs import PushTEnv, goal_reached
+from larc_core.evaluation.latency import time_calls
+from larc_core.evaluation.pairs import candidate_starts, draw_pairs, write_pairs
+from larc_core.evaluation.rollout import run_episode
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demos") / "demos.h5"
+    collect_demos(path, n_episodes=6, min_len=60, max_len=70, resolution=32, seed=1, workers=1,
+                  val_fraction=0.5, progress=False)
+    return path
+
+
+class ReplayController:
+    """Replays recorded actions from a given row (open loop)."""
+
+    def __init__(self, actions: np.ndarray) -> None:
+        self.actions, self.i = actions, 0
+
+    def reset(self, goal_frame: np.ndarray) -> None:
+        self.i = 0
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        a = self.actions[self.i]
+        self.i += 1
+        return a
+
+
+class NoOpController:
+    def reset(self, goal_frame: np.ndarray) -> None:
+        self.agent = None
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        return np.zeros(2, dtype=np.float32)
+
+
+def test_pairs_are_validation_only_nontrivial_and_seeded(demo_path, tmp_path):
+    with DemoFile(demo_path) as demo:
+        val_eps = set(np.asarray(demo.val_episodes).tolist())
+        state = np.asarray(demo.state)
+        starts = candidate_starts(demo, 25)
+        assert len(starts) > 0
+        assert not np.any(goal_reached(state[starts], state[starts + 25]))
+        pairs = draw_pairs(demo, 25, 5, seed=42)
+        ep = np.asarray(demo.episode_idx)
+    assert all(p["episode"] in val_eps for p in pairs)
+    assert all(ep[p["goal_row"]] == p["episode"] for p in pairs)
+    a = write_pairs(demo_path, 25, 5, 42, tmp_path / "a.json")
+    b = write_pairs(demo_path, 25, 5, 42, tmp_path / "b.json")
+    assert a["pairs"] == b["pairs"] and a["budget"] == 50
+    assert json.loads((tmp_path / "a.json").read_text())["pairs"] == pairs
+    with DemoFile(demo_path) as demo, pytest.raises(ValueError, match="non-trivial"):
+        draw_pairs(demo, 25, 10_000, seed=42)
+
+
+def test_replay_from_episode_start_reaches_goal_and_noop_does_not(demo_path):
+    with DemoFile(demo_path) as demo:
+        e = int(demo.val_episodes[0])
+        s = int(demo.ep_offset[e])
+        state, actions = np.asarray(demo.state), np.asarray(demo.action)
+        g = s + 30
+        goal_frame = demo.frames(np.array([g]))[0]
+    with PushTEnv(resolution=32) as env:
+        rec = run_episode(env, ReplayController(actions[s:g]), state[s], state[g], goal_frame, 60)
+        assert rec["success"] and rec["steps_to_success"] <= 30
+        if not goal_reached(state[s], state[g]):
+            noop = run_episode(env, NoOpController(), state[s], state[g], goal_frame, 60)
+            assert not noop["success"] and noop["steps"] == 60
+
+
+def test_time_calls_reports_order_statistics():
+    t = time_calls(lambda: sum(range(1000)), warmup=2, calls=20)
+    assert 0 < t["median_ms"] <= t["p95_ms"] and t["calls"] == 20
