@@ -30,12 +30,14 @@ def success_vs_offset(eval_files: list[str | Path], out_png: str | Path) -> None
     """Success rate per method against goal offset, with Wilson 95% intervals."""
     df = load_results(eval_files)
     fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
-    for m in [k for k in METHODS if k in set(df["method"])]:
+    methods = [k for k in METHODS if k in set(df["method"])]
+    for i, m in enumerate(methods):
+        dodge = 0.4 * (i - (len(methods) - 1) / 2)  # keep overlapping points readable
         sub = df[df["method"] == m].sort_values("offset")
         lo_hi = np.array([wilson_interval(k, n) for k, n in zip(sub.successes, sub.n_episodes, strict=True)])
         rate = sub.success_rate.to_numpy()
         ax.errorbar(
-            sub.offset, 100 * rate, yerr=100 * np.abs(lo_hi.T - rate), marker="o", capsize=3,
+            sub.offset + dodge, 100 * rate, yerr=100 * np.abs(lo_hi.T - rate), marker="o", capsize=3,
             label=METHODS[m].label,
         )
     ax.set_xlabel("goal offset (env steps; budget = 2 x offset)")
