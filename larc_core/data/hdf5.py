@@ -202,8 +202,10 @@ class DemoFile:
     :func:`default_split`: ``default_rng(0)``, validation fraction 0.1.
     """
 
-    # h5py's default 1 MB chunk cache cannot hold one 64-frame chunk; 64 MB can, even at 224 px.
-    _CACHE_BYTES = 64 * 1024 * 1024
+    # h5py's default 1 MB chunk cache cannot hold one 64-frame chunk. Training reads random
+    # windows, so every miss decompresses a whole chunk: 1 GiB keeps a CPU-scale file's
+    # decompressed pixels resident after the first pass, and bounds memory for the 46 GB file.
+    _CACHE_BYTES = 1024 * 1024 * 1024
     _SMALL_KEEP_ON_PICKLE = ("ep_len", "ep_offset", "episode_split")
 
     def __init__(self, path: str | os.PathLike) -> None:
