@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--out-dir", default=None)
         if stage == "wm-ft":
             sp.add_argument("--init-dir", default=paths.POLICY_DIRS["chunk"])
+    sp = add("world-model-health", "Report held-out prediction/rollout error and probe R^2.")
+    sp.add_argument("--demos", default=paths.DEMOS)
+    sp.add_argument("--world-model", default=None)
+    sp.add_argument("--latents", default=paths.LATENTS)
     sp = add("eval-pairs", "Draw the start/goal pairs of one goal offset.")
     sp.add_argument("--offset", type=int, required=True)
     sp.add_argument("--demos", default=paths.DEMOS)
@@ -101,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 config, stage, args.demos, args.latents, wm, args.out_dir,
                 init_dir=getattr(args, "init_dir", None), threads=t,
             )
+        elif cmd == "world-model-health":
+            stages.world_model_health(config, args.demos, wm, args.latents)
         elif cmd == "eval-pairs":
             stages.eval_pairs(config, args.offset, args.demos, args.out)
         elif cmd == "eval":

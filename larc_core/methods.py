@@ -13,10 +13,15 @@ class Method:
     """Identifier used in file names and config (``eval.methods``)."""
     label: str
     """Name printed in the table and figures."""
-    backbone: str
-    """Policy registry name."""
-    checkpoint_dir: str
+    backbone: str | None
+    """Policy registry name; None for the sanity rows, which need no model."""
+    checkpoint_dir: str | None
     """Folder (relative to the workflow root) holding the policy checkpoint."""
+
+    @property
+    def learned(self) -> bool:
+        """True for LARC policies; False for the No-op and Replay sanity rows."""
+        return self.backbone is not None
 
 
 METHODS: dict[str, Method] = {
@@ -27,6 +32,10 @@ METHODS: dict[str, Method] = {
         Method(
             "larc_chunk_wm_ft", "LARC-Chunk + WM-FT", "chunk", "checkpoints/larc_chunk_backbone_wm_ft"
         ),
+        # Sanity rows on the same pairs: a floor (the agent holds still) and the recorded
+        # actions replayed open loop from the start state.
+        Method("noop", "No-op", None, None),
+        Method("replay", "Replay", None, None),
     )
 }
 

@@ -21,3 +21,8 @@ POLICY_DIRS = {
     "chunk": "checkpoints/larc_chunk_backbone_latent",
     "wm_ft": "checkpoints/larc_chunk_backbone_wm_ft",
 }
+WM_HEALTH_MD = "results/world_model.md"
+WM_HEALTH_JSON = "results/world_model_health.json"
+WM_HEALTH_FIG = "results/figures/world_model_health.png"
+TRAIN_CURVES = "results/figures/training_{name}.png"
+RUNTIME = "results/runtime.md"

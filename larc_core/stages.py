@@ -111,7 +111,7 @@ def eval_pairs(config: dict, offset: int, demos: str = paths.DEMOS, out: str | N
 
 def evaluate(
     config: dict, method: str, offset: int, demos: str = paths.DEMOS,
-    world_model: str = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
+    world_model: str | None = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
     pairs: str | None = None, out: str | None = None, threads: int = 1,
 ) -> dict:
     from larc_core.evaluation.run import evaluate as run_eval
@@ -119,9 +119,10 @@ def evaluate(
 
     _threads(threads)
     e = config["eval"]
+    learned = get_method(method).learned
     return run_eval(
-        method, demo_path=demos, world_model_path=world_model,
-        checkpoint_dir=checkpoint_dir or get_method(method).checkpoint_dir,
+        method, demo_path=demos, world_model_path=world_model if learned else None,
+        checkpoint_dir=(checkpoint_dir or get_method(method).checkpoint_dir) if learned else None,
         pairs_path=pairs or paths.PAIRS.format(offset=offset),
         out_path=out or paths.EVAL.format(method=method, offset=offset),
         execute_chunk_size=e["execute_chunk_size"],
@@ -139,10 +140,26 @@ def table(config: dict, eval_files: list[str] | None = None, out_md: str = paths
           out_csv: str = paths.TABLE_CSV, figure: str | None = paths.FIGURE) -> None:
     from larc_core.reporting.table import write_table
 
-    write_table(eval_files or default_eval_files(config), out_md, out_csv, figure)
+    files = eval_files or default_eval_files(config)
+    df = write_table(files, out_md, out_csv, figure)
+    log.info("wrote %s and %s from %d eval files (%d rows)", out_md, out_csv, len(files), len(df))
 
 
 def figures(config: dict, eval_files: list[str] | None = None, out: str = paths.FIGURE) -> None:
     from larc_core.reporting.figures import success_vs_offset
 
-    success_vs_offset(eval_files or default_eval_files(config), out)
+    files = eval_files or default_eval_files(config)
+    success_vs_offset(files, out)
+    log.info("wrote %s from %d eval files", out, len(files))
+
+
+def world_model_health(
+    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    latents: str = paths.LATENTS, out_md: str = paths.WM_HEALTH_MD,
+    out_json: str = paths.WM_HEALTH_JSON, out_png: str = paths.WM_HEALTH_FIG,
+) -> dict:
+    from larc_core.world_model.health import world_model_health as health
+
+    report = health(demos, world_model, latents, out_md, out_json, out_png, seed=config["seed"])
+    log.info("wrote %s, %s and %s", out_md, out_json, out_png)
+    return report

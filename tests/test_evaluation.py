@@ -9,6 +9,7 @@ import pytest
 
 from larc_core.data import DemoFile, collect_demos
 from larc_core.envs import PushTEnv, goal_reached
+from larc_core.evaluation.controller import NoOpController, ReplayController
 from larc_core.evaluation.latency import time_calls
 from larc_core.evaluation.pairs import candidate_starts, draw_pairs, write_pairs
 from larc_core.evaluation.rollout import run_episode
@@ -20,29 +21,6 @@ def demo_path(tmp_path_factory):
     collect_demos(path, n_episodes=6, min_len=60, max_len=70, resolution=32, seed=1, workers=1,
                   val_fraction=0.5, progress=False)
     return path
-
-
-class ReplayController:
-    """Replays recorded actions from a given row (open loop)."""
-
-    def __init__(self, actions: np.ndarray) -> None:
-        self.actions, self.i = actions, 0
-
-    def reset(self, goal_frame: np.ndarray) -> None:
-        self.i = 0
-
-    def act(self, frame: np.ndarray) -> np.ndarray:
-        a = self.actions[self.i]
-        self.i += 1
-        return a
-
-
-class NoOpController:
-    def reset(self, goal_frame: np.ndarray) -> None:
-        self.agent = None
-
-    def act(self, frame: np.ndarray) -> np.ndarray:
-        return np.zeros(2, dtype=np.float32)
 
 
 def test_pairs_are_validation_only_nontrivial_and_seeded(demo_path, tmp_path):
@@ -72,11 +50,14 @@ def test_replay_from_episode_start_reaches_goal_and_noop_does_not(demo_path):
         g = s + 30
         goal_frame = demo.frames(np.array([g]))[0]
     with PushTEnv(resolution=32) as env:
-        rec = run_episode(env, ReplayController(actions[s:g]), state[s], state[g], goal_frame, 60)
+        replay = ReplayController(actions, offset=30)
+        rec = run_episode(env, replay, state[s], state[g], goal_frame, 60, start_row=s)
         assert rec["success"] and rec["steps_to_success"] <= 30
         if not goal_reached(state[s], state[g]):
-            noop = run_episode(env, NoOpController(), state[s], state[g], goal_frame, 60)
+            noop = run_episode(env, NoOpController(), state[s], state[g], goal_frame, 60, s)
             assert not noop["success"] and noop["steps"] == 60
+            # The agent really held still: the final agent position is the start position.
+            assert np.allclose(noop["final_state"][:2], state[s, :2], atol=1e-6)
 
 
 def test_time_calls_reports_order_statistics():

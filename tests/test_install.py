@@ -10,7 +10,7 @@ import yaml
 
 STAGES = [
     "link-artifacts", "collect-demos", "train-world-model", "cache-latents", "train-idm",
-    "train-chunk", "train-wm-ft", "eval-pairs", "eval", "table", "figures",
+    "train-chunk", "train-wm-ft", "eval-pairs", "eval", "table", "figures", "world-model-health",
 ]
 
 

@@ -13,10 +13,11 @@ import pytest
 
 RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
-    "train_chunk", "train_wm_ft", "eval_pairs", "eval", "table", "figures",
+    "train_chunk", "train_wm_ft", "eval_pairs", "eval", "table", "figures", "world_model_health",
 ]
 METHOD_LABELS = {
     "larc_idm": "LARC-IDM", "larc_chunk": "LARC-Chunk", "larc_chunk_wm_ft": "LARC-Chunk + WM-FT",
+    "noop": "No-op", "replay": "Replay",
 }
 
 
@@ -82,9 +83,24 @@ def test_table_matches_eval_files(smoke_run):
             for e in eps:
                 assert e["goal_row"] - e["start_row"] == offset
                 assert e["steps"] <= 2 * offset
-            assert doc["latency"]["policy_forward"]["median_ms"] > 0
+            if method.startswith("larc"):
+                assert doc["latency"]["policy_forward"]["median_ms"] > 0
     assert all(len(v) == 1 for v in pair_lists.values()), "methods saw different pairs"
     assert "goal-pose success" in table
+
+
+@pytest.mark.e2e
+def test_noop_row_comes_from_real_env_rollouts(smoke_run):
+    work, _ = smoke_run
+    for offset in (25, 35, 50):
+        pairs = json.loads((work / f"results/eval/pairs_h{offset}.json").read_text())["pairs"]
+        doc = json.loads((work / f"results/eval/noop_h{offset}.json").read_text())
+        assert doc["latency"] is None
+        for pair, ep in zip(pairs, doc["episodes"], strict=True):
+            assert ep["start_row"] == pair["start_row"]
+            # The simulator ran the whole budget and the agent held its start position.
+            assert not ep["success"] and ep["steps"] == 2 * offset
+            assert ep["final_state"][:2] == pytest.approx(pair["start_state"][:2], abs=1e-4)
 
 
 @pytest.mark.e2e
@@ -97,11 +113,16 @@ def test_artifacts_logs_and_figure(smoke_run):
         "checkpoints/larc_chunk_backbone_latent/action_stats.pt",
         "checkpoints/larc_chunk_backbone_wm_ft/shared_policy_backbone.pt",
         "results/figures/success_vs_offset.png", "artifacts/manifest.json",
+        "results/world_model.md", "results/figures/world_model_health.png",
     ):
         assert (work / path).is_file(), path
     for rule in ("collect_demos", "train_world_model", "cache_latents", "train_wm_ft", "table"):
         assert (work / f"logs/{rule}.log").stat().st_size > 0, rule
     assert (work / "results/benchmarks/train_world_model.tsv").exists()
+    health = json.loads((work / "results/world_model_health.json").read_text())
+    wm_sha = json.loads((work / "results/eval/larc_idm_h25.json").read_text())["world_model_sha256"]
+    assert health["provenance"]["world_model_sha256"] == wm_sha
+    assert "Linear probes" in (work / "results/world_model.md").read_text()
     # Nothing left to do afterwards.
     res = snakemake(work, "-n", "results/table.md")
     assert "Nothing to be done" in res.stdout + res.stderr

@@ -42,8 +42,8 @@ class LatentPolicyController:
         x = torch.from_numpy(np.ascontiguousarray(frame)).unsqueeze(0).to(self.device)
         return self.world_model.encode(x)
 
-    def reset(self, goal_frame: np.ndarray) -> None:
-        """Start an episode towards the goal image (H, W, 3) uint8."""
+    def reset(self, goal_frame: np.ndarray, start_row: int) -> None:
+        """Start an episode towards the goal image (H, W, 3) uint8 (``start_row`` unused)."""
         self.z_goal = self.encode(goal_frame)
         self.queue.clear()
 
@@ -58,3 +58,34 @@ class LatentPolicyController:
             chunk = self.policy_forward(self.encode(frame))
             self.queue.extend(chunk[: self.execute])
         return self.queue.popleft()
+
+
+class NoOpController:
+    """Sanity floor: the agent holds still (relative action 0 = PD target at the agent)."""
+
+    def reset(self, goal_frame: np.ndarray, start_row: int) -> None:
+        pass
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        return np.zeros(2, dtype=np.float32)
+
+
+class ReplayController:
+    """Sanity reference: replay the recorded actions from the start row to the goal row open
+    loop, then hold still. It shows how reachable the goals are from a reset start state
+    (velocities reset to zero, so replays of mid-episode starts drift)."""
+
+    def __init__(self, actions: np.ndarray, offset: int) -> None:
+        """``actions`` (N, 2): the file's relative actions; ``offset``: goal offset in steps."""
+        self.actions, self.offset = np.asarray(actions, dtype=np.float32), int(offset)
+        self.row = self.end = 0
+
+    def reset(self, goal_frame: np.ndarray, start_row: int) -> None:
+        self.row, self.end = int(start_row), int(start_row) + self.offset
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        if self.row >= self.end:
+            return np.zeros(2, dtype=np.float32)
+        a = self.actions[self.row]
+        self.row += 1
+        return a

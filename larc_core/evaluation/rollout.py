@@ -11,7 +11,7 @@ from larc_core.envs import PushTEnv, goal_reached, pose_errors
 
 
 class Controller(Protocol):
-    def reset(self, goal_frame: np.ndarray) -> None: ...
+    def reset(self, goal_frame: np.ndarray, start_row: int) -> None: ...
 
     def act(self, frame: np.ndarray) -> np.ndarray: ...
 
@@ -23,6 +23,7 @@ def run_episode(
     goal_state: np.ndarray,
     goal_frame: np.ndarray,
     budget: int,
+    start_row: int = -1,
 ) -> dict[str, Any]:
     """One goal-reaching episode with the latched success test of REFERENCE §2.
 
@@ -31,7 +32,7 @@ def run_episode(
     test, or after ``budget`` steps.
     """
     env.reset_to_state(start_state)
-    controller.reset(goal_frame)
+    controller.reset(goal_frame, start_row)
     goal_state = np.asarray(goal_state, dtype=np.float64)
     state = env.state
     success_step = None
@@ -69,7 +70,7 @@ def run_episodes(
     for i, pair in enumerate(tqdm(pairs, desc=desc, disable=not progress)):
         rec = run_episode(
             env, controller, np.asarray(pair["start_state"]), np.asarray(pair["goal_state"]),
-            goal_frames[i], budget,
+            goal_frames[i], budget, int(pair["start_row"]),
         )
         records.append(
             {

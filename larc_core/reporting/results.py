@@ -12,7 +12,7 @@ from larc_core.io import ArtifactError
 COLUMNS = [
     "method", "label", "offset", "budget", "n_episodes", "successes", "success_rate",
     "policy_forward_median_ms", "policy_forward_mean_ms", "control_step_median_ms",
-    "pairs_sha256",
+    "pairs_sha256", "median_block_displacement",
 ]
 
 
@@ -29,7 +29,8 @@ def load_results(paths: list[str | Path]) -> pd.DataFrame:
         if not episodes:
             raise ArtifactError(f"evaluation file {path} holds no episodes")
         successes = sum(bool(e["success"]) for e in episodes)
-        lat = doc["latency"]
+        lat = doc.get("latency") or {}
+        nan = float("nan")
         rows.append(
             {
                 "method": doc["method"],
@@ -39,9 +40,10 @@ def load_results(paths: list[str | Path]) -> pd.DataFrame:
                 "n_episodes": len(episodes),
                 "successes": successes,
                 "success_rate": successes / len(episodes),
-                "policy_forward_median_ms": lat["policy_forward"]["median_ms"],
-                "policy_forward_mean_ms": lat["policy_forward"]["mean_ms"],
-                "control_step_median_ms": lat["control_step"]["median_ms"],
+                "policy_forward_median_ms": lat.get("policy_forward", {}).get("median_ms", nan),
+                "policy_forward_mean_ms": lat.get("policy_forward", {}).get("mean_ms", nan),
+                "control_step_median_ms": lat.get("control_step", {}).get("median_ms", nan),
+                "median_block_displacement": doc.get("median_block_displacement", nan),
                 "pairs_sha256": doc["pairs_sha256"],
             }
         )

@@ -28,7 +28,8 @@ def render_table(df: pd.DataFrame) -> str:
                 cells.append(f"{100 * r.success_rate:.0f}% ({r.successes}/{r.n_episodes})")
             else:
                 cells.append("-")
-        cells.append(f"{sub['policy_forward_median_ms'].median():.3f} ms")
+        lat = sub["policy_forward_median_ms"].median()
+        cells.append("-" if pd.isna(lat) else f"{lat:.3f} ms")
         lines.append("| " + " | ".join(cells) + " |")
     n = df.groupby("offset")["n_episodes"].max()
     same_pairs = df.groupby("offset")["pairs_sha256"].nunique().eq(1).all()
@@ -37,6 +38,13 @@ def render_table(df: pd.DataFrame) -> str:
         f"Success definition: {SUCCESS_DEFINITION}.",
         "Episodes per cell: " + ", ".join(f"h{o}: {int(n[o])}" for o in offsets)
         + (" (identical start/goal pairs for every method)." if same_pairs else "."),
+        "Median start-to-goal block displacement: "
+        + ", ".join(
+            f"h{o}: {df[df.offset == o].median_block_displacement.median():.0f} px" for o in offsets
+        )
+        + ".",
+        "Sanity rows: No-op holds the agent still; Replay replays the recorded actions open loop "
+        "from the start state (velocities reset to zero), then holds still.",
         "Latency: batch-1 policy forward on the latent (after warm-up), median over the "
         "eval rule's timed calls; see results/eval/*.json for the full control step "
         "(encode frame + policy).",
@@ -59,6 +67,7 @@ def write_table(
     if figure:
         rel = os.path.relpath(Path(figure), Path(out_md).parent)
         text += f"\n![Success rate against goal offset]({rel})\n"
+    text += "\nWorld-model health (held-out prediction error, probes): see world_model.md.\n"
     atomic_write_text(out_md, text)
     atomic_write_text(out_csv, df.to_csv(index=False))
     return df

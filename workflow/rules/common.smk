@@ -32,8 +32,16 @@ def linked_targets():
     return [ARTIFACTS[k].target for k in LINKED]
 
 
-def policy_dir(method):
-    return METHODS[method].checkpoint_dir
+def eval_inputs(wildcards):
+    """Data and pairs for every method; world model and checkpoint for the LARC policies
+    (the No-op and Replay sanity rows need neither)."""
+    inputs = {"h5": paths.DEMOS, "pairs": paths.PAIRS.format(offset=wildcards.offset)}
+    method = METHODS[wildcards.method]
+    if method.learned:
+        inputs["world_model"] = world_model_path()
+        inputs["backbone"] = f"{method.checkpoint_dir}/shared_policy_backbone.pt"
+        inputs["stats"] = f"{method.checkpoint_dir}/action_stats.pt"
+    return inputs
 
 
 def eval_files():

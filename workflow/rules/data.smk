@@ -2,8 +2,6 @@ if "data" not in LINKED:
 
     rule collect_demos:
         """Record scripted random-pusher demonstrations in the LeWM HDF5 layout."""
-        input:
-            manifest=paths.MANIFEST,
         output:
             h5=paths.DEMOS,
         params:

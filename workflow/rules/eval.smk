@@ -18,11 +18,7 @@ rule eval_pairs:
 rule eval:
     """Evaluate one method at one goal offset in the PushT simulator."""
     input:
-        h5=paths.DEMOS,
-        world_model=world_model_path(),
-        pairs=paths.PAIRS,
-        backbone=lambda wc: f"{policy_dir(wc.method)}/shared_policy_backbone.pt",
-        stats=lambda wc: f"{policy_dir(wc.method)}/action_stats.pt",
+        unpack(eval_inputs),
     output:
         result=paths.EVAL,
     params:

@@ -22,3 +22,28 @@ if "latents" not in LINKED:
             "../../environment.yml"
         script:
             "../scripts/cache_latents.py"
+
+
+rule world_model_health:
+    """Held-out prediction and rollout error vs copy baselines, and linear-probe R^2."""
+    input:
+        h5=paths.DEMOS,
+        world_model=world_model_path(),
+        latents=paths.LATENTS,
+    output:
+        md=paths.WM_HEALTH_MD,
+        json=paths.WM_HEALTH_JSON,
+        png=paths.WM_HEALTH_FIG,
+    params:
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+    log:
+        "logs/world_model_health.log",
+    benchmark:
+        "results/benchmarks/world_model_health.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/world_model_health.py"

@@ -4,6 +4,7 @@ rule table:
         evals=eval_files(),
         manifest=paths.MANIFEST,
         figure=paths.FIGURE,
+        world_model_report=paths.WM_HEALTH_MD,
     output:
         md=paths.TABLE,
         csv=paths.TABLE_CSV,

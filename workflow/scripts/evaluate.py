@@ -8,13 +8,14 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
+    backbone = sm.input.get("backbone")
     stages.evaluate(
         sm.config,
         sm.wildcards.method,
         int(sm.wildcards.offset),
         demos=sm.input.h5,
-        world_model=sm.input.world_model,
-        checkpoint_dir=str(Path(sm.input.backbone).parent),
+        world_model=sm.input.get("world_model"),
+        checkpoint_dir=str(Path(backbone).parent) if backbone else None,
         pairs=sm.input.pairs,
         out=sm.output.result,
         threads=sm.threads,

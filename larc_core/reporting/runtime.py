@@ -1,0 +1,162 @@
+"""Runtime report (Markdown + CSV) from Snakemake ``benchmark:`` files."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from larc_core.io import ArtifactError, atomic_write_text
+
+# Snakemake benchmark column -> report column; only ``s`` is required (others may be absent).
+COLUMN_MAP = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb", "max_vms": "max_vms_mb",
+              "io_in": "io_in_mb", "io_out": "io_out_mb", "mean_load": "mean_load"}
+COLUMNS = ["job", "rule", "wall_s", "cpu_s", "max_rss_mb", "max_vms_mb", "io_in_mb",
+           "io_out_mb", "mean_load", "n_repeats", "file"]
+NA_VALUES = ["-"]  # in addition to pandas' defaults ("NA", "nan", "", ...)
+
+
+def rule_for_job(job: str, rules: list[str] | None = None) -> str:
+    """The longest rule that ``job`` equals or starts with followed by ``_``, ``-`` or ``.``.
+
+    Falls back to ``job`` itself when no rule matches (or no rules are given).
+    """
+    matches = [
+        r for r in rules or [] if r and (job == r or (job.startswith(r) and job[len(r)] in "_-."))
+    ]
+    return max(matches, key=len) if matches else job
+
+
+def read_benchmark(path: str | Path) -> dict[str, float | int]:
+    """Mean of the numeric columns over the repeats (rows) of one Snakemake benchmark TSV.
+
+    ``-`` and ``NA`` read as missing; extra columns (newer Snakemake) are ignored.
+
+    Raises:
+        ArtifactError: the file is missing, empty, unparsable, has no ``s`` column, or holds a
+            value that is neither a number nor a missing marker (the message names the file).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"benchmark file {path} could not be read: {exc}") from exc
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise ArtifactError(f"benchmark file {path} could not be read: it is empty")
+    width = len(lines[0].split("\t"))
+    for lineno, line in enumerate(lines[1:], start=2):
+        if line.strip() and len(line.split("\t")) != width:
+            raise ArtifactError(
+                f"benchmark file {path} could not be read: line {lineno} has "
+                f"{len(line.split(chr(9)))} fields, the header has {width}"
+            )
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, na_values=NA_VALUES,
+                          keep_default_na=True, index_col=False)
+    except ValueError as exc:  # pandas' EmptyDataError / ParserError
+        raise ArtifactError(f"benchmark file {path} could not be read: {exc}") from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if "s" not in raw.columns:
+        raise ArtifactError(
+            f"benchmark file {path} has no 's' column (header: {list(raw.columns)}); "
+            "is it a Snakemake benchmark TSV?"
+        )
+    if raw.empty:
+        raise ArtifactError(f"benchmark file {path} holds a header but no measurements")
+    out: dict[str, float | int] = {"n_repeats": len(raw)}
+    for src, dst in COLUMN_MAP.items():
+        if src not in raw.columns:
+            out[dst] = float("nan")
+            continue
+        col = raw[src].str.strip()
+        num = pd.to_numeric(col, errors="coerce")
+        bad = num.isna() & col.notna()
+        if bad.any():
+            raise ArtifactError(
+                f"benchmark file {path}: column {src!r} holds a non-numeric value "
+                f"{col[bad].iloc[0]!r} (data row {int(bad.idxmax()) + 1})"
+            )
+        out[dst] = float(num.mean())  # NaN when every repeat is missing
+    if pd.isna(out["wall_s"]):
+        raise ArtifactError(f"benchmark file {path} has no wall time ('s' is missing)")
+    return out
+
+
+def load_runtimes(
+    benchmark_files: list[str | Path], rules: list[str] | None = None
+) -> pd.DataFrame:
+    """One row per benchmark file (job = file stem), sorted by wall time, longest first."""
+    rows = []
+    for path in benchmark_files:
+        job = Path(path).stem
+        rows.append({"job": job, "rule": rule_for_job(job, rules), **read_benchmark(path),
+                     "file": str(path)})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df.sort_values(["wall_s", "job"], ascending=[False, True]).reset_index(drop=True)
+
+
+def summarise_rules(df: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: job count, total and max wall time, sorted by total wall time."""
+    g = df.groupby("rule")["wall_s"]
+    out = pd.DataFrame({"jobs": g.size(), "total_wall_s": g.sum(), "max_wall_s": g.max()})
+    out = out.reset_index().sort_values(["total_wall_s", "rule"], ascending=[False, True])
+    return out.reset_index(drop=True)
+
+
+def _num(x: float) -> str:
+    return "-" if pd.isna(x) else f"{x:.2f}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def render_runtime(df: pd.DataFrame) -> str:
+    """Markdown: per-job table, per-rule summary and the sum of wall times."""
+    lines = ["# Runtime (Snakemake benchmarks)", "", "## Jobs", "",
+             "| job | rule | wall s | CPU s | max RSS MB |", "|---|---|---:|---:|---:|"]
+    for r in df.itertuples():
+        lines.append(f"| {_cell(r.job)} | {_cell(r.rule)} | {_num(r.wall_s)} | {_num(r.cpu_s)} "
+                     f"| {_num(r.max_rss_mb)} |")
+    lines += ["", "## Per rule", "", "| rule | jobs | total wall s | max wall s |",
+              "|---|---:|---:|---:|"]
+    for r in summarise_rules(df).itertuples():
+        lines.append(f"| {_cell(r.rule)} | {r.jobs} | {_num(r.total_wall_s)} "
+                     f"| {_num(r.max_wall_s)} |")
+    total = float(df["wall_s"].sum())
+    hms = str(datetime.timedelta(seconds=round(total)))
+    lines += [
+        "",
+        f"Sum of wall times: {total:.2f} s ({hms}) over {len(df)} jobs. Jobs may have run in "
+        "parallel, so this is an upper bound on the elapsed time, not the elapsed time.",
+    ]
+    repeated = df[df["n_repeats"] > 1]
+    if len(repeated):
+        lines.append("Values are means over repeats for: " + ", ".join(
+            f"{_cell(j)} ({n}x)" for j, n in zip(repeated.job, repeated.n_repeats, strict=True)
+        ) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def write_runtime(
+    benchmark_files: list[str | Path],
+    out_md: str | Path,
+    out_csv: str | Path | None = None,
+    rules: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read the benchmark files and write the runtime Markdown (and CSV) atomically.
+
+    ``rules`` are known rule names; a job is grouped under the longest one its name starts
+    with (see :func:`rule_for_job`). Returns the per-job frame.
+    """
+    if not benchmark_files:
+        raise ValueError("write_runtime needs at least one benchmark file")
+    df = load_runtimes(benchmark_files, rules)
+    text = render_runtime(df)
+    atomic_write_text(out_md, text)
+    if out_csv is not None:
+        atomic_write_text(out_csv, df.to_csv(index=False))
+    return df
