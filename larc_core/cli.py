@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--world-model", default=None)
     sp.add_argument("--latents", default=paths.LATENTS)
+    sp = add("training-curves", "Plot the loss components of one training log.")
+    sp.add_argument("--name", required=True, choices=["world_model", "idm", "chunk", "wm_ft"])
+    sp.add_argument("--train-log", required=True)
+    sp.add_argument("--out", default=None)
+    sp = add("runtime", "Gather Snakemake benchmark files into results/runtime.md.")
+    sp.add_argument("benchmarks", nargs="+")
+    sp.add_argument("--out", default=paths.RUNTIME)
     sp = add("eval-pairs", "Draw the start/goal pairs of one goal offset.")
     sp.add_argument("--offset", type=int, required=True)
     sp.add_argument("--demos", default=paths.DEMOS)
@@ -107,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif cmd == "world-model-health":
             stages.world_model_health(config, args.demos, wm, args.latents)
+        elif cmd == "training-curves":
+            out = args.out or paths.TRAIN_CURVES.format(name=args.name)
+            stages.training_curves(args.name, args.train_log, out)
+        elif cmd == "runtime":
+            stages.runtime(args.benchmarks, args.out)
         elif cmd == "eval-pairs":
             stages.eval_pairs(config, args.offset, args.demos, args.out)
         elif cmd == "eval":

@@ -163,3 +163,27 @@ def world_model_health(
     report = health(demos, world_model, latents, out_md, out_json, out_png, seed=config["seed"])
     log.info("wrote %s, %s and %s", out_md, out_json, out_png)
     return report
+
+
+TRAIN_CURVE_TITLES = {
+    "world_model": "World model (JEPA) training",
+    "idm": "LARC-IDM training",
+    "chunk": "LARC-Chunk training",
+    "wm_ft": "LARC-Chunk + WM-FT fine-tuning",
+}
+
+
+def training_curves(name: str, train_log: str, out: str) -> None:
+    from larc_core.reporting.curves import plot_training_curves
+
+    plot_training_curves({name: train_log}, out, TRAIN_CURVE_TITLES.get(name, name))
+    log.info("wrote %s from %s", out, train_log)
+
+
+def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
+    from larc_core.reporting.runtime import write_runtime
+
+    rules = ["collect_demos", "train_world_model", "cache_latents", "train_idm", "train_chunk",
+             "train_wm_ft", "world_model_health", "eval"]
+    write_runtime(benchmark_files, out_md, rules=rules)
+    log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))

@@ -14,6 +14,7 @@ import pytest
 RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
     "train_chunk", "train_wm_ft", "eval_pairs", "eval", "table", "figures", "world_model_health",
+    "training_curves", "runtime",
 ]
 METHOD_LABELS = {
     "larc_idm": "LARC-IDM", "larc_chunk": "LARC-Chunk", "larc_chunk_wm_ft": "LARC-Chunk + WM-FT",
@@ -114,6 +115,8 @@ def test_artifacts_logs_and_figure(smoke_run):
         "checkpoints/larc_chunk_backbone_wm_ft/shared_policy_backbone.pt",
         "results/figures/success_vs_offset.png", "artifacts/manifest.json",
         "results/world_model.md", "results/figures/world_model_health.png",
+        "results/runtime.md", *(f"results/figures/training_{n}.png"
+                                for n in ("world_model", "idm", "chunk", "wm_ft")),
     ):
         assert (work / path).is_file(), path
     for rule in ("collect_demos", "train_world_model", "cache_latents", "train_wm_ft", "table"):
@@ -123,6 +126,10 @@ def test_artifacts_logs_and_figure(smoke_run):
     wm_sha = json.loads((work / "results/eval/larc_idm_h25.json").read_text())["world_model_sha256"]
     assert health["provenance"]["world_model_sha256"] == wm_sha
     assert "Linear probes" in (work / "results/world_model.md").read_text()
+    bench = (work / "results/benchmarks/train_world_model.tsv").read_text().splitlines()
+    wall = float(bench[1].split("\t")[0])
+    runtime_md = (work / "results/runtime.md").read_text()
+    assert "train_world_model" in runtime_md and f"{wall:.2f}" in runtime_md
     # Nothing left to do afterwards.
     res = snakemake(work, "-n", "results/table.md")
     assert "Nothing to be done" in res.stdout + res.stderr

@@ -135,9 +135,9 @@ def render_runtime(df: pd.DataFrame) -> str:
     ]
     repeated = df[df["n_repeats"] > 1]
     if len(repeated):
-        lines.append("Values are means over repeats for: " + ", ".join(
+        lines += ["", "Values are means over repeats for: " + ", ".join(
             f"{_cell(j)} ({n}x)" for j, n in zip(repeated.job, repeated.n_repeats, strict=True)
-        ) + ".")
+        ) + "."]
     return "\n".join(lines) + "\n"
 
 

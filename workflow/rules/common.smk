@@ -58,3 +58,42 @@ def policy_params(stage):
     else:
         out[stage] = p[stage]
     return out
+
+
+# Training logs that get a curves figure: the world model (when this workflow trains it) and
+# every policy stage it trains.
+TRAIN_LOGS = {
+    name: log
+    for name, log, linked_key in (
+        ("world_model", "checkpoints/world_model/train_log.jsonl", "world_model"),
+        ("idm", f"{paths.POLICY_DIRS['idm']}/train_log.jsonl", None),
+        ("chunk", f"{paths.POLICY_DIRS['chunk']}/train_log.jsonl", "chunk_backbone"),
+        ("wm_ft", f"{paths.POLICY_DIRS['wm_ft']}/train_log.jsonl", None),
+    )
+    if linked_key not in LINKED
+}
+
+
+wildcard_constraints:
+    name="|".join(TRAIN_LOGS) or "none",
+
+
+def training_curve_files():
+    return expand(paths.TRAIN_CURVES, name=list(TRAIN_LOGS))
+
+
+def benchmark_files():
+    """Benchmark files of the heavy jobs this workflow runs (linked artifacts run nothing)."""
+    files = [f"results/benchmarks/{rule}.tsv" for rule in ("collect_demos",) if "data" not in LINKED]
+    if "world_model" not in LINKED:
+        files.append("results/benchmarks/train_world_model.tsv")
+    if "latents" not in LINKED:
+        files.append("results/benchmarks/cache_latents.tsv")
+    files += ["results/benchmarks/train_idm.tsv", "results/benchmarks/train_wm_ft.tsv"]
+    if "chunk_backbone" not in LINKED:
+        files.append("results/benchmarks/train_chunk.tsv")
+    files.append("results/benchmarks/world_model_health.tsv")
+    files += expand(
+        "results/benchmarks/eval_{method}_h{offset}.tsv", method=EVAL_METHODS, offset=EVAL_OFFSETS
+    )
+    return files

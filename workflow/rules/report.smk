@@ -5,6 +5,8 @@ rule table:
         manifest=paths.MANIFEST,
         figure=paths.FIGURE,
         world_model_report=paths.WM_HEALTH_MD,
+        curves=training_curve_files(),
+        runtime=paths.RUNTIME,
     output:
         md=paths.TABLE,
         csv=paths.TABLE_CSV,
@@ -28,3 +30,31 @@ rule figures:
         "../../environment.yml"
     script:
         "../scripts/figures.py"
+
+
+rule training_curves:
+    """Loss components per optimisation step, from one training log."""
+    input:
+        train_log=lambda wc: TRAIN_LOGS[wc.name],
+    output:
+        png=paths.TRAIN_CURVES,
+    log:
+        "logs/training_curves_{name}.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/training_curves.py"
+
+
+rule runtime:
+    """Wall time, CPU time and peak memory of every heavy job, from its benchmark file."""
+    input:
+        benchmarks=benchmark_files(),
+    output:
+        md=paths.RUNTIME,
+    log:
+        "logs/runtime.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/runtime.py"
