@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,16 @@ def test_lint_clean(repo_root, tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
     assert "Lints for" not in out, out
+
+
+@pytest.mark.e2e
+def test_snakemake_report_holds_results(smoke_run):
+    work, _ = smoke_run
+    snakemake(work, "--report", "report.zip")
+    with zipfile.ZipFile(work / "report.zip") as zf:
+        names = zf.namelist()
+        html = zf.read(next(n for n in names if n.endswith("report.html"))).decode()
+    for name in ("table.md", "success_vs_offset.png", "world_model.md", "runtime.md",
+                 "training_wm_ft.png"):
+        assert any(n.endswith(name) for n in names), name
+    assert "LARC" in html and "goal-pose" in html

@@ -31,9 +31,9 @@ rule world_model_health:
         world_model=world_model_path(),
         latents=paths.LATENTS,
     output:
-        md=paths.WM_HEALTH_MD,
+        md=report(paths.WM_HEALTH_MD, caption="../report/world_model.rst", category="World model"),
         json=paths.WM_HEALTH_JSON,
-        png=paths.WM_HEALTH_FIG,
+        png=report(paths.WM_HEALTH_FIG, caption="../report/world_model.rst", category="World model"),
     params:
         seed=config["seed"],
     threads: 1

@@ -8,7 +8,7 @@ rule table:
         curves=training_curve_files(),
         runtime=paths.RUNTIME,
     output:
-        md=paths.TABLE,
+        md=report(paths.TABLE, caption="../report/table.rst", category="Results"),
         csv=paths.TABLE_CSV,
     log:
         "logs/table.log",
@@ -23,7 +23,7 @@ rule figures:
     input:
         evals=eval_files(),
     output:
-        png=paths.FIGURE,
+        png=report(paths.FIGURE, caption="../report/success_vs_offset.rst", category="Results"),
     log:
         "logs/figures.log",
     conda:
@@ -37,7 +37,12 @@ rule training_curves:
     input:
         train_log=lambda wc: TRAIN_LOGS[wc.name],
     output:
-        png=paths.TRAIN_CURVES,
+        png=report(
+            paths.TRAIN_CURVES,
+            caption="../report/training_curves.rst",
+            category="Training",
+            subcategory="{name}",
+        ),
     log:
         "logs/training_curves_{name}.log",
     conda:
@@ -51,7 +56,7 @@ rule runtime:
     input:
         benchmarks=benchmark_files(),
     output:
-        md=paths.RUNTIME,
+        md=report(paths.RUNTIME, caption="../report/runtime.rst", category="Runtime"),
     log:
         "logs/runtime.log",
     conda:
