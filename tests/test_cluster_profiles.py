@@ -1,0 +1,137 @@
+"""Cluster execution profiles (workflow/profiles/{slurm,kubernetes}/profile.yaml).
+
+Static checks always run; the dry runs need the executor plugins (`pip install -e ".[cluster]"`)
+and are skipped without them. A dry run needs no cluster: Snakemake plans the jobs with its
+dry-run executor after loading the plugin and parsing its settings.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PROFILES = REPO / "workflow" / "profiles"
+GPU_RULES = ["train_world_model", "cache_latents", "train_idm", "train_chunk", "train_wm_ft"]
+RULE_RE = re.compile(r"^\s*rule (\w+):", re.MULTILINE)
+
+
+def workflow_rules() -> dict[str, str]:
+    """Rule name -> the text of its definition, from workflow/rules/*.smk."""
+    rules: dict[str, str] = {}
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        text = smk.read_text()
+        starts = list(RULE_RE.finditer(text))
+        for i, m in enumerate(starts):
+            end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+            rules[m.group(1)] = text[m.start() : end]
+    return rules
+
+
+def load_profile(name: str) -> dict:
+    return yaml.safe_load((PROFILES / name / "profile.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def rules() -> dict[str, str]:
+    found = workflow_rules()
+    assert set(GPU_RULES) <= set(found), "a training rule was renamed: update GPU_RULES"
+    return found
+
+
+@pytest.mark.parametrize("name, executor", [("slurm", "slurm"), ("kubernetes", "kubernetes")])
+def test_profile_parses(name, executor, rules):
+    prof = load_profile(name)
+    assert prof["executor"] == executor
+    assert int(prof["jobs"]) > 0 and int(prof["latency-wait"]) >= 30
+    assert prof["rerun-incomplete"] is True
+    for key in ("set-resources", "set-threads"):
+        unknown = set(prof.get(key) or {}) - set(rules)
+        assert not unknown, f"{name}/{key} names rules the workflow does not have: {unknown}"
+    # Every rule gets explicit resources, so a new rule shows up here instead of silently
+    # running with the defaults.
+    missing = set(rules) - set(prof["set-resources"])
+    assert not missing, f"{name}: rules without set-resources: {missing}"
+
+
+def test_slurm_resources(rules):
+    res = load_profile("slurm")["set-resources"]
+    for rule in GPU_RULES:
+        assert int(res[rule].get("gpu", 0)) >= 1, f"{rule} requests no GPU"
+        # snakemake-executor-plugin-slurm rejects 'gpu' and a gpu 'gres' on the same job.
+        assert "gpu" not in str(res[rule].get("gres", "")), rule
+    for rule in rules:
+        assert int(res[rule]["runtime"]) > 0 and int(res[rule]["mem_mb"]) > 0, rule
+    for rule in set(rules) - set(GPU_RULES):
+        assert not res[rule].get("gpu"), f"{rule} should not hold a GPU"
+
+
+def test_kubernetes_resources(rules):
+    prof = load_profile("kubernetes")
+    assert prof["default-storage-provider"] and prof["default-storage-prefix"]
+    assert prof["container-image"]
+    res = prof["set-resources"]
+    for rule in GPU_RULES:
+        assert int(res[rule].get("gpu", 0)) >= 1, f"{rule} requests no GPU"
+        # nvidia -> nvidia.com/gpu; scale 0 -> limits are written (required for GPUs).
+        assert res[rule].get("gpu_manufacturer") == "nvidia", rule
+        assert res[rule].get("scale") == 0, rule
+    # The plugin refuses a job that has any `gpu` resource (even gpu=0) without a manufacturer.
+    for rule, body in rules.items():
+        if re.search(r"^\s*gpu\s*=", body, re.MULTILINE):
+            assert res.get(rule, {}).get("gpu_manufacturer"), f"{rule} declares gpu"
+
+
+def copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "workflow", "config", "environment.yml"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+def dry_run(workdir: Path, *args: str) -> str:
+    cmd = [sys.executable, "-m", "snakemake", *args, "-n", "results/table.md"]
+    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=120)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, f"{cmd} failed:\n{out[-6000:]}"
+    return out
+
+
+def job_resources(out: str, rule: str) -> str:
+    m = re.search(rf"^rule {rule}:\n(?:    .*\n)*?    resources: (.*)$", out, re.MULTILINE)
+    assert m, f"no job of {rule} in the dry run"
+    return m.group(1)
+
+
+def test_slurm_dry_run(tmp_path):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    out = dry_run(copy_workflow(tmp_path), "--profile", "workflow/profiles/slurm")
+    assert "train_world_model" in out
+    for rule in GPU_RULES:
+        assert re.search(r"\bgpu=1\b", job_resources(out, rule)), rule
+    assert "runtime=240" in job_resources(out, "train_world_model")
+
+
+def test_kubernetes_dry_run(tmp_path):
+    pytest.importorskip("snakemake_executor_plugin_kubernetes")
+    pytest.importorskip("snakemake_storage_plugin_fs")
+    work = copy_workflow(tmp_path / "wf")
+    # Keep the storage prefix inside tmp_path so the test does not look at /mnt/larc.
+    out = dry_run(
+        work,
+        "--profile",
+        "workflow/profiles/kubernetes",
+        "--default-storage-prefix",
+        str(tmp_path / "store"),
+    )
+    assert "train_world_model" in out
+    for rule in GPU_RULES:
+        res = job_resources(out, rule)
+        assert re.search(r"\bgpu=1\b", res) and "gpu_manufacturer=nvidia" in res, rule
