@@ -1,0 +1,94 @@
+"""Policy training on a real latent cache: seeded determinism and exact resume after a crash."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from larc_core.data import collect_demos
+from larc_core.io import ArtifactError
+from larc_core.policies.checkpoint import load_policy
+from larc_core.training import policy_train
+from larc_core.world_model import (
+    WorldModel,
+    WorldModelConfig,
+    build_latent_cache,
+    save_world_model,
+)
+
+TRAIN = {"steps": 12, "batch_size": 16, "lr": 1e-3, "smooth_weight": 0.01, "checkpoint_every": 4}
+CHUNK = {"hidden_dim": 32, "depth": 1, "chunk_len": 10}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("policy")
+    demos = root / "demos.h5"
+    collect_demos(demos, n_episodes=4, min_len=40, max_len=45, resolution=32, seed=3, workers=1,
+                  val_fraction=0.5, progress=False)
+    torch.manual_seed(0)
+    cfg = WorldModelConfig(image_size=32, cnn_channels=(8, 16), latent_dim=16,
+                           projector_hidden=32, action_embed_hidden=16, depth=1, heads=2,
+                           head_dim=8, mlp_dim=32)
+    save_world_model(WorldModel(cfg).eval(), root / "wm.pt", {})
+    build_latent_cache(demos, root / "wm.pt", root / "latents.pt", progress=False)
+    other = WorldModel(cfg).eval()
+    save_world_model(other, root / "other_wm.pt", {"note": "another model"})
+    return root
+
+
+def _train(root, out, state, stage="chunk", init=None, wm="wm.pt"):
+    return policy_train.train_policy(
+        stage, demo_path=root / "demos.h5", latents_path=root / "latents.pt",
+        world_model_path=root / wm, out_dir=out, state_dir=state,
+        policy_cfg={} if stage == "wm_ft" else CHUNK,
+        train_cfg=dict(TRAIN, consistency_weight=1.0) if stage == "wm_ft" else TRAIN,
+        goal_offset_min=1, goal_offset_max=30, seed=7, init_dir=init, progress=False,
+    )
+
+
+def _weights(out):
+    policy, _, _ = load_policy(out / "shared_policy_backbone.pt")
+    return policy.state_dict()
+
+
+def test_same_seed_same_weights_and_wm_ft_runs(artifacts, tmp_path):
+    _train(artifacts, tmp_path / "a", tmp_path / "sa")
+    _train(artifacts, tmp_path / "b", tmp_path / "sb")
+    wa, wb = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    log = (tmp_path / "a" / "train_log.jsonl").read_text().splitlines()
+    assert len(log) == TRAIN["steps"]
+    meta = _train(artifacts, tmp_path / "ft", tmp_path / "sft", stage="wm_ft", init=tmp_path / "a")
+    assert "wm" in meta["final_train"]
+    wf = _weights(tmp_path / "ft")
+    assert any(not torch.equal(wa[k], wf[k]) for k in wa)
+
+
+def test_crash_then_resume_equals_uninterrupted(artifacts, tmp_path, monkeypatch):
+    _train(artifacts, tmp_path / "ref", tmp_path / "sref")
+    real = policy_train.HindsightSampler.sample
+
+    def crash_at_9(self, batch_size, seed, step):
+        if step == 9:
+            raise KeyboardInterrupt("simulated kill")
+        return real(self, batch_size, seed, step)
+
+    monkeypatch.setattr(policy_train.HindsightSampler, "sample", crash_at_9)
+    with pytest.raises(KeyboardInterrupt):
+        _train(artifacts, tmp_path / "run", tmp_path / "srun")
+    assert not (tmp_path / "run" / "shared_policy_backbone.pt").exists()
+    assert (tmp_path / "srun" / "last.pt").exists()  # saved at step 8
+    monkeypatch.setattr(policy_train.HindsightSampler, "sample", real)
+    _train(artifacts, tmp_path / "run", tmp_path / "srun")
+    wr, wu = _weights(tmp_path / "ref"), _weights(tmp_path / "run")
+    assert all(torch.equal(wr[k], wu[k]) for k in wr)
+    assert (tmp_path / "run" / "train_log.jsonl").read_text() == (
+        tmp_path / "ref" / "train_log.jsonl"
+    ).read_text()
+
+
+def test_latents_of_another_world_model_are_refused(artifacts, tmp_path):
+    with pytest.raises(ArtifactError, match="rerun cache_latents|world model"):
+        _train(artifacts, tmp_path / "x", tmp_path / "sx", wm="other_wm.pt")
+    assert not (tmp_path / "x" / "shared_policy_backbone.pt").exists()
