@@ -120,7 +120,7 @@ def train_policy(
     bc_w = float(train_cfg.get("bc_weight", 1.0))
     cons_w = float(train_cfg.get("consistency_weight", 0.0)) if stage == "wm_ft" else 0.0
 
-    def losses_for(batch, train: bool) -> dict[str, torch.Tensor]:
+    def losses_for(batch) -> dict[str, torch.Tensor]:
         z, zg = batch.z.to(dev), batch.z_goal.to(dev)
         target = stats.normalize(batch.actions.to(dev))
         pred = policy(z, zg)
@@ -136,7 +136,7 @@ def train_policy(
         return out
 
     def loss_fn(step: int) -> dict[str, torch.Tensor]:
-        return losses_for(train_sampler.sample(bs, seed, step), train=True)
+        return losses_for(train_sampler.sample(bs, seed, step))
 
     run = {
         "stage": stage, "policy": policy.cfg.to_dict(), "train": train_cfg, "seed": seed,
@@ -160,7 +160,8 @@ def train_policy(
 
     # Held-out losses on validation episodes (fixed draw) to spot over-fitting.
     with torch.no_grad():
-        val = {k2: float(v) for k2, v in losses_for(val_sampler.sample(1024, seed + 1, 0), False).items()}
+        val_losses = losses_for(val_sampler.sample(1024, seed + 1, 0))
+        val = {name: float(v) for name, v in val_losses.items()}
     log.info("%s validation losses: %s", stage, val)
     meta = {
         "stage": stage,
