@@ -52,15 +52,18 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--latents", default=paths.LATENTS)
         sp.add_argument("--world-model", default=None)
         sp.add_argument("--out-dir", default=None)
+        sp.add_argument("--seed", type=int, default=None,
+                        help="training seed (default: the first of the config's seeds)")
         if stage == "wm-ft":
-            sp.add_argument("--init-dir", default=paths.POLICY_DIRS["chunk"])
+            sp.add_argument("--init-dir", default=None,
+                            help="Chunk checkpoint folder (default: the same seed's)")
     sp = add("world-model-health", "Report held-out prediction/rollout error and probe R^2.")
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--world-model", default=None)
     sp.add_argument("--latents", default=paths.LATENTS)
     sp = add("training-curves", "Plot the loss components of one training log.")
     sp.add_argument("--name", required=True, choices=["world_model", "idm", "chunk", "wm_ft"])
-    sp.add_argument("--train-log", required=True)
+    sp.add_argument("--train-log", required=True, nargs="+", help="one log per seed")
     sp.add_argument("--out", default=None)
     sp = add("runtime", "Gather Snakemake benchmark files into results/runtime.md.")
     sp.add_argument("benchmarks", nargs="+")
@@ -75,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--world-model", default=None)
     sp.add_argument("--checkpoint-dir", default=None)
+    sp.add_argument("--seed", type=int, default=None,
+                    help="policy training seed (default: the first of the config's seeds)")
     sp.add_argument("--pairs", default=None)
     sp.add_argument("--out", default=None)
     sp = add("table", "Write results/table.md and results/table.csv from the eval files.")
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             stage = cmd.removeprefix("train-").replace("-", "_")
             stages.train_policy(
                 config, stage, args.demos, args.latents, wm, args.out_dir,
-                init_dir=getattr(args, "init_dir", None), threads=t,
+                init_dir=getattr(args, "init_dir", None), seed=args.seed, threads=t,
             )
         elif cmd == "world-model-health":
             stages.world_model_health(config, args.demos, wm, args.latents)
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         elif cmd == "eval":
             stages.evaluate(
                 config, args.method, args.offset, args.demos, wm, args.checkpoint_dir,
-                args.pairs, args.out, threads=t,
+                args.pairs, args.out, seed=args.seed, threads=t,
             )
         elif cmd == "table":
             stages.table(config, out_md=args.out, out_csv=str(Path(args.out).with_suffix(".csv")))

@@ -9,7 +9,10 @@ WORLD_MODEL = "checkpoints/world_model/world_model.pt"
 LINKED_WORLD_MODEL = "external/lewm_object.ckpt"
 MANIFEST = "artifacts/manifest.json"
 PAIRS = "results/eval/pairs_h{offset}.json"
-EVAL = "results/eval/{method}_h{offset}.json"
+EVAL = "results/eval/{method}/seed{seed}_h{offset}.json"
+"""Evaluation of a trained method with the policies of one training seed."""
+EVAL_REFERENCE = "results/eval/{method}/h{offset}.json"
+"""Evaluation of a method without training (the No-op and Replay rows): one per offset."""
 TABLE = "results/table.md"
 TABLE_CSV = "results/table.csv"
 FIGURE = "results/figures/success_vs_offset.png"
@@ -21,6 +24,20 @@ POLICY_DIRS = {
     "chunk": "checkpoints/larc_chunk_backbone_latent",
     "wm_ft": "checkpoints/larc_chunk_backbone_wm_ft",
 }
+
+
+def policy_dir(stage: str, seed: int | str) -> str:
+    """Checkpoint folder of one policy stage trained with one seed."""
+    return f"{POLICY_DIRS[stage]}/seed{seed}"
+
+
+def eval_path(method: str, offset: int | str, seed: int | str | None) -> str:
+    """Result file of one method at one offset (``seed`` None for untrained methods)."""
+    if seed is None:
+        return EVAL_REFERENCE.format(method=method, offset=offset)
+    return EVAL.format(method=method, seed=seed, offset=offset)
+
+
 WM_HEALTH_MD = "results/world_model.md"
 WM_HEALTH_JSON = "results/world_model_health.json"
 WM_HEALTH_FIG = "results/figures/world_model_health.png"

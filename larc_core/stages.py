@@ -35,7 +35,7 @@ def collect_demos(config: dict, out: str = paths.DEMOS, threads: int = 1) -> dic
     summary = collect(
         out, n_episodes=d["n_episodes"], min_len=d["min_len"], max_len=d["max_len"],
         resolution=d["resolution"], seed=d["seed"], workers=max(1, int(threads)),
-        val_fraction=d["val_fraction"],
+        val_fraction=d["val_fraction"], demonstrator=d.get("demonstrator", "expert"),
     )
     log.info("collected demonstrations: %s", summary)
     return summary
@@ -78,12 +78,17 @@ def cache_latents(
 def train_policy(
     config: dict, stage: str, demos: str = paths.DEMOS, latents: str = paths.LATENTS,
     world_model: str = paths.WORLD_MODEL, out_dir: str | None = None,
-    init_dir: str | None = None, threads: int = 1,
+    init_dir: str | None = None, seed: int | None = None, threads: int = 1,
 ) -> dict[str, Any]:
-    """Train ``idm``, ``chunk`` or ``wm_ft`` (WM-FT starts from ``init_dir``)."""
+    """Train ``idm``, ``chunk`` or ``wm_ft`` with one seed (WM-FT starts from ``init_dir``).
+
+    ``seed`` defaults to the first of ``config["seeds"]``; checkpoints go to
+    ``paths.policy_dir(stage, seed)`` and resumable state to ``.larc_state/train_<stage>/seed<s>``.
+    """
     from larc_core.training.policy_train import train_policy as train
 
     _threads(threads)
+    seed = int(config["seeds"][0] if seed is None else seed)
     p = config["policy"]
     backbone_cfg = {} if stage == "wm_ft" else dict(p[stage])
     train_cfg = dict(p["wm_ft"]) if stage == "wm_ft" else dict(p["train"])
@@ -91,12 +96,12 @@ def train_policy(
         train_cfg.setdefault("batch_size", p["train"]["batch_size"])
     return train(
         stage, demo_path=demos, latents_path=latents, world_model_path=world_model,
-        out_dir=out_dir or paths.POLICY_DIRS[stage],
-        state_dir=Path(paths.STATE_ROOT) / f"train_{stage}",
+        out_dir=out_dir or paths.policy_dir(stage, seed),
+        state_dir=Path(paths.STATE_ROOT) / f"train_{stage}" / f"seed{seed}",
         policy_cfg=backbone_cfg, train_cfg=train_cfg,
         goal_offset_min=p["goal_offset_min"], goal_offset_max=p["goal_offset_max"],
-        seed=config["seed"], device=config["device"],
-        init_dir=(init_dir or paths.POLICY_DIRS["chunk"]) if stage == "wm_ft" else None,
+        seed=seed, device=config["device"],
+        init_dir=(init_dir or paths.policy_dir("chunk", seed)) if stage == "wm_ft" else None,
     )
 
 
@@ -112,28 +117,41 @@ def eval_pairs(config: dict, offset: int, demos: str = paths.DEMOS, out: str | N
 def evaluate(
     config: dict, method: str, offset: int, demos: str = paths.DEMOS,
     world_model: str | None = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
-    pairs: str | None = None, out: str | None = None, threads: int = 1,
+    pairs: str | None = None, out: str | None = None, seed: int | None = None,
+    threads: int = 1,
 ) -> dict:
+    """Evaluate one method at one offset; trained methods use the checkpoint of ``seed``
+    (default: the first of ``config["seeds"]``), untrained ones ignore it."""
     from larc_core.evaluation.run import evaluate as run_eval
     from larc_core.methods import get_method
 
     _threads(threads)
     e = config["eval"]
-    learned = get_method(method).learned
+    m = get_method(method)
+    seed = (int(config["seeds"][0] if seed is None else seed)) if m.learned else None
     return run_eval(
-        method, demo_path=demos, world_model_path=world_model if learned else None,
-        checkpoint_dir=(checkpoint_dir or get_method(method).checkpoint_dir) if learned else None,
+        method, demo_path=demos, world_model_path=world_model if m.learned else None,
+        checkpoint_dir=(checkpoint_dir or m.checkpoint_dir(seed)) if m.learned else None,
         pairs_path=pairs or paths.PAIRS.format(offset=offset),
-        out_path=out or paths.EVAL.format(method=method, offset=offset),
+        out_path=out or paths.eval_path(method, offset, seed),
         execute_chunk_size=e["execute_chunk_size"],
         latency_warmup=e.get("latency_warmup", 20), latency_calls=e.get("latency_calls", 200),
-        device=config["device"], seed=config["seed"],
+        device=config["device"], seed=config["seed"] if seed is None else seed,
+        policy_seed=seed,
     )
 
 
 def default_eval_files(config: dict) -> list[str]:
+    """Every result file the table reads: trained methods once per seed, the others once."""
+    from larc_core.methods import get_method
+
     e = config["eval"]
-    return [paths.EVAL.format(method=m, offset=o) for m in e["methods"] for o in e["offsets"]]
+    return [
+        paths.eval_path(m, o, s)
+        for m in e["methods"]
+        for s in (config["seeds"] if get_method(m).learned else [None])
+        for o in e["offsets"]
+    ]
 
 
 def table(config: dict, eval_files: list[str] | None = None, out_md: str = paths.TABLE,
@@ -173,17 +191,21 @@ TRAIN_CURVE_TITLES = {
 }
 
 
-def training_curves(name: str, train_log: str, out: str) -> None:
+def training_curves(name: str, train_logs: str | list[str], out: str) -> None:
+    """One figure for a training stage; several logs (one per seed, ``.../seed<s>/...``) are
+    drawn as one line each, labelled by their seed folder."""
     from larc_core.reporting.curves import plot_training_curves
 
-    plot_training_curves({name: train_log}, out, TRAIN_CURVE_TITLES.get(name, name))
-    log.info("wrote %s from %s", out, train_log)
+    logs = [train_logs] if isinstance(train_logs, str) else list(train_logs)
+    labels = {str(Path(p).parent.name) if len(logs) > 1 else name: p for p in logs}
+    plot_training_curves(labels, out, TRAIN_CURVE_TITLES.get(name, name))
+    log.info("wrote %s from %s", out, ", ".join(logs))
 
 
 def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
     from larc_core.reporting.runtime import write_runtime
 
     rules = ["collect_demos", "train_world_model", "cache_latents", "train_idm", "train_chunk",
-             "train_wm_ft", "world_model_health", "eval"]
+             "train_wm_ft", "world_model_health", "eval"]  # eval covers eval_reference files
     write_runtime(benchmark_files, out_md, rules=rules)
     log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))

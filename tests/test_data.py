@@ -83,7 +83,7 @@ def test_collected_file_has_lewm_layout(collected: tuple[Path, dict]) -> None:
         assert split.dtype == np.int8 and split.sum() == 1
         assert f.attrs["resolution"] == 32 and f.attrs["seed"] == 3
         assert f.attrs["val_fraction"] == 0.25 and f.attrs["action_scale"] == 100.0
-        assert "RandomPusher" in f.attrs["generator"]
+        assert f.attrs["generator"] == "larc_core.data.expert.ExpertPusher"
         assert f["pixels"].chunks[0] == 64 and f["pixels"].compression is not None
     for key in ("contact_fraction", "median_block_displacement_25", "steps_per_s", "seconds"):
         assert key in summary

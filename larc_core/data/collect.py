@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from larc_core.data.hdf5 import TRAIN, VAL, Episode, write_demo_file
+from larc_core.data.expert import ExpertPusher
 from larc_core.data.pusher import RandomPusher
 from larc_core.envs.geometry import in_contact
 from larc_core.envs.pusht import ACTION_SCALE, PushTEnv
@@ -25,7 +26,8 @@ from larc_core.logs import get_logger
 
 log = get_logger("data.collect")
 
-GENERATOR = "larc_core.data.pusher.RandomPusher"
+DEMONSTRATORS = {"expert": ExpertPusher, "random": RandomPusher}
+"""Scripted demonstrators by config name (``data.demonstrator``)."""
 DISPLACEMENT_OFFSETS = (25, 35, 50)
 
 # One env per worker process, reused across its episodes (creating one costs ~10 ms).
@@ -39,7 +41,8 @@ def _env(resolution: int) -> PushTEnv:
 
 
 def run_episode(
-    seed_seq: np.random.SeedSequence, min_len: int, max_len: int, resolution: int
+    seed_seq: np.random.SeedSequence, min_len: int, max_len: int, resolution: int,
+    demonstrator: str = "expert",
 ) -> Episode:
     """Roll out one pusher episode of ``min_len..max_len`` frames from its seed sequence.
 
@@ -52,7 +55,7 @@ def run_episode(
     env_seed = int(rng.integers(0, 2**31 - 1))
     env = _env(resolution)
     env.reset_to_state(env.reset_random(env_seed))
-    pusher = RandomPusher(rng)
+    pusher = DEMONSTRATORS[demonstrator](rng)
     pixels = np.empty((length, resolution, resolution, 3), dtype=np.uint8)
     state = np.empty((length, 7), dtype=np.float32)
     action = np.zeros((length, 2), dtype=np.float32)
@@ -72,7 +75,7 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _run_task(task: tuple[np.random.SeedSequence, int, int, int]) -> Episode:
+def _run_task(task: tuple[np.random.SeedSequence, int, int, int, str]) -> Episode:
     return run_episode(*task)
 
 
@@ -125,6 +128,7 @@ def collect_demos(
     seed: int,
     workers: int = 1,
     val_fraction: float = 0.1,
+    demonstrator: str = "expert",
     progress: bool = True,
     mp_context: str | None = None,
 ) -> dict[str, Any]:
@@ -138,6 +142,8 @@ def collect_demos(
         seed: root seed; episode i uses ``SeedSequence(seed).spawn(E)[i]``.
         workers: processes rolling out episodes (1 = in this process).
         val_fraction: share of episodes marked validation (``episode_split`` = 1).
+        demonstrator: ``expert`` (:class:`ExpertPusher`, goal-directed) or ``random``
+            (:class:`RandomPusher`).
         progress: show a tqdm bar over episodes.
         mp_context: start method for workers > 1; default "fork" where available, else
             "spawn". Fork starts workers instantly and never re-runs the caller's main module
@@ -155,9 +161,13 @@ def collect_demos(
             f"n_episodes={n_episodes} min_len={min_len} max_len={max_len} "
             f"resolution={resolution} workers={workers}"
         )
+    if demonstrator not in DEMONSTRATORS:
+        raise ValueError(
+            f"demonstrator must be one of {sorted(DEMONSTRATORS)}; got {demonstrator!r}"
+        )
     split = choose_val_episodes(n_episodes, val_fraction, seed)
     children = np.random.SeedSequence(seed).spawn(n_episodes)
-    tasks = [(ss, min_len, max_len, resolution) for ss in children]
+    tasks = [(ss, min_len, max_len, resolution, demonstrator) for ss in children]
     states: list[np.ndarray] = []
     t0 = time.perf_counter()
 
@@ -166,9 +176,10 @@ def collect_demos(
             states.append(ep.state)
             yield ep
 
+    cls = DEMONSTRATORS[demonstrator]
     attrs = {
         "seed": int(seed),
-        "generator": GENERATOR,
+        "generator": f"{cls.__module__}.{cls.__name__}",
         "val_fraction": float(val_fraction),
         "action_scale": ACTION_SCALE,
         "min_len": int(min_len),

@@ -420,6 +420,24 @@ class DemoFile:
         return slice(start, start + int(self.ep_len[e]))
 
     # -- pixels -----------------------------------------------------------------------------
+    def preload_pixels(self, max_bytes: int) -> bool:
+        """Read every frame into memory when ``pixels`` is at most ``max_bytes`` uncompressed.
+
+        Random window reads from a compressed file decompress a whole chunk per miss, which
+        cost more than the CPU-scale world model's own step; a small file is read once instead.
+        A larger file (the real 46 GB one) stays streamed. Returns whether pixels are in memory.
+        """
+        if "pixels" in self._cache:
+            return True
+        ds = self.h5["pixels"]
+        if int(np.prod(ds.shape)) * ds.dtype.itemsize > max_bytes:
+            return False
+        out = np.empty(ds.shape, dtype=np.uint8)
+        for lo, block in self.iter_frame_chunks(4096):
+            out[lo : lo + len(block)] = block
+        self._cache["pixels"] = out
+        return True
+
     def frames(self, rows: np.ndarray, max_gap: int = 16) -> np.ndarray:
         """Frames (n, H, W, 3) uint8 at ``rows`` (n,), in the given order, repeats allowed.
 
@@ -438,6 +456,8 @@ class DemoFile:
             raise IndexError(
                 f"rows must lie in [0, {n}) for {self.path}; got {rows.min()}..{rows.max()}"
             )
+        if "pixels" in self._cache:
+            return self._cache["pixels"][rows]
         uniq, inverse = np.unique(rows, return_inverse=True)
         breaks = np.flatnonzero(np.diff(uniq) > max_gap) + 1
         out = np.empty((len(uniq), h, w, 3), dtype=np.uint8)

@@ -112,19 +112,27 @@ class RandomPusher:
 
     # -- planning ---------------------------------------------------------------------------
     def _sample_candidate(self, agent: np.ndarray, pose: np.ndarray) -> dict:
-        """A random outline point with its staging points, push direction and safety score."""
+        """A random push (see :meth:`_candidate`), outline points uniform along the outline."""
         edge = self.rng.choice(len(TEE_OUTLINE), p=TEE_EDGE_LENGTHS / TEE_EDGE_LENGTHS.sum())
         t = self.rng.uniform(0.0, 1.0)
+        blend = self.rng.uniform(0.0, 1.0)
+        steps = int(self.rng.integers(self.push_steps[0], self.push_steps[1] + 1))
+        speed = float(self.rng.uniform(*self.push_speed))
+        return self._candidate(pose, int(edge), t, blend, steps, speed)
+
+    def _candidate(self, pose: np.ndarray, edge: int, t: float, blend: float, steps: int,
+                   speed: float) -> dict:
+        """The push from point ``t`` of outline edge ``edge``, heading between straight in
+        (``blend`` 0) and toward the centre of gravity (1), with its staging points and
+        reachability / wall-safety verdicts."""
         nxt = TEE_OUTLINE[(edge + 1) % len(TEE_OUTLINE)]
         p_b = TEE_OUTLINE[edge] + t * (nxt - TEE_OUTLINE[edge])
         n_b = TEE_NORMALS[edge]
         to_cog = TEE_COG - p_b
         to_cog = to_cog / max(float(np.linalg.norm(to_cog)), 1e-9)
-        d_b = -n_b + self.rng.uniform(0.0, 1.0) * to_cog  # blend: straight in .. toward centre
+        d_b = -n_b + blend * to_cog
         d_b /= np.linalg.norm(d_b)
         stage = AGENT_RADIUS + self.standoff
-        steps = int(self.rng.integers(self.push_steps[0], self.push_steps[1] + 1))
-        speed = float(self.rng.uniform(*self.push_speed))
         cand = {
             "p_b": p_b, "n_b": n_b, "d_b": d_b, "steps": steps, "speed": speed,
             "stage_b": p_b + n_b * stage, "far_b": p_b + n_b * (stage + 25.0),
@@ -158,10 +166,14 @@ class RandomPusher:
                 best = cand  # fallback: the reachable push that ends farthest from the walls
         if best is None:
             best = cand
-        far_w = body_to_world(best["far_b"], pose)
+        self._commit(best, agent, pose)
+
+    def _commit(self, plan: dict, agent: np.ndarray, pose: np.ndarray) -> None:
+        """Adopt ``plan`` and start travelling round the block the short way to its start."""
+        far_w = body_to_world(plan["far_b"], pose)
         delta = _wrap(_angle(far_w - block_cog(pose)) - _angle(agent - block_cog(pose)))
-        best["sign"] = 1.0 if delta >= 0.0 else -1.0  # go round the short way
-        self._plan = best
+        plan["sign"] = 1.0 if delta >= 0.0 else -1.0
+        self._plan = plan
         self._set_phase("travel")
 
     def _set_phase(self, phase: str) -> None:

@@ -103,12 +103,14 @@ def evaluate(
     latency_calls: int = 200,
     device: str = "cpu",
     seed: int = 0,
+    policy_seed: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run every pair of ``pairs_path`` with one method and write the result JSON atomically.
 
     LARC methods need ``world_model_path`` and ``checkpoint_dir``; the sanity rows (``noop``,
-    ``replay``) run on the recorded data alone and have no latency.
+    ``replay``) run on the recorded data alone and have no latency. ``policy_seed`` (the
+    training seed of the checkpoint) is recorded so the table can aggregate over seeds.
     """
     method = get_method(method_key)
     dev = resolve_device(device)
@@ -146,6 +148,7 @@ def evaluate(
     result = {
         "method": method_key,
         "label": method.label,
+        "seed": policy_seed,
         "offset": offset,
         "budget": budget,
         "n_episodes": len(records),

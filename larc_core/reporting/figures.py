@@ -12,30 +12,20 @@ import numpy as np  # noqa: E402
 
 from larc_core.io import atomic_path  # noqa: E402
 from larc_core.methods import METHODS  # noqa: E402
-from larc_core.reporting.results import load_results  # noqa: E402
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for k successes out of n."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
+from larc_core.reporting.results import load_results, summarize  # noqa: E402
 
 
 def success_vs_offset(eval_files: list[str | Path], out_png: str | Path) -> None:
-    """Success rate per method against goal offset, with Wilson 95% intervals."""
-    df = load_results(eval_files)
+    """Mean success over seeds per method against goal offset, with Wilson 95% intervals over
+    the pooled episodes."""
+    df = summarize(load_results(eval_files))
     fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
     methods = [k for k in METHODS if k in set(df["method"])]
     for i, m in enumerate(methods):
         dodge = 0.4 * (i - (len(methods) - 1) / 2)  # keep overlapping points readable
         sub = df[df["method"] == m].sort_values("offset")
-        lo_hi = np.array([wilson_interval(k, n) for k, n in zip(sub.successes, sub.n_episodes, strict=True)])
-        rate = sub.success_rate.to_numpy()
+        lo_hi = sub[["wilson_low", "wilson_high"]].to_numpy()
+        rate = sub.success_rate_mean.to_numpy()
         ax.errorbar(
             sub.offset + dodge, 100 * rate, yerr=100 * np.abs(lo_hi.T - rate), marker="o", capsize=3,
             label=METHODS[m].label,

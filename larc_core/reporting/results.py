@@ -1,8 +1,10 @@
-"""Gather evaluation JSON files into one tidy frame (one row per method x offset)."""
+"""Gather evaluation JSON files into tidy frames: one row per file (method x seed x offset), and
+one summary row per method x offset aggregated over seeds."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -10,14 +12,17 @@ import pandas as pd
 from larc_core.io import ArtifactError
 
 COLUMNS = [
-    "method", "label", "offset", "budget", "n_episodes", "successes", "success_rate",
+    "method", "label", "seed", "offset", "budget", "n_episodes", "successes", "success_rate",
     "policy_forward_median_ms", "policy_forward_mean_ms", "control_step_median_ms",
     "pairs_sha256", "median_block_displacement",
 ]
 
 
 def load_results(paths: list[str | Path]) -> pd.DataFrame:
-    """Read ``results/eval/<method>_h<offset>.json`` files; success is recomputed from episodes."""
+    """Read evaluation result files, one row each; success is recomputed from the episodes.
+
+    ``seed`` is the policy training seed (missing for untrained methods, stored as -1).
+    """
     rows = []
     for path in paths:
         path = Path(path)
@@ -35,6 +40,7 @@ def load_results(paths: list[str | Path]) -> pd.DataFrame:
             {
                 "method": doc["method"],
                 "label": doc["label"],
+                "seed": -1 if doc.get("seed") is None else int(doc["seed"]),
                 "offset": int(doc["offset"]),
                 "budget": int(doc["budget"]),
                 "n_episodes": len(episodes),
@@ -48,4 +54,65 @@ def load_results(paths: list[str | Path]) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, columns=COLUMNS)
-    return df.sort_values(["method", "offset"]).reset_index(drop=True)
+    dup = df.duplicated(["method", "seed", "offset"], keep=False)
+    if dup.any():
+        r = df[dup].iloc[0]
+        raise ArtifactError(
+            f"two evaluation files hold {r.method} seed {r.seed} at offset {r.offset}: "
+            "pass each result once"
+        )
+    return df.sort_values(["method", "offset", "seed"]).reset_index(drop=True)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for k successes out of n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+SUMMARY_COLUMNS = [
+    "method", "label", "offset", "budget", "n_seeds", "seeds", "n_episodes", "successes",
+    "success_rate_mean", "success_rate_std", "success_rate_min", "success_rate_max",
+    "wilson_low", "wilson_high", "policy_forward_median_ms", "policy_forward_mean_ms",
+    "control_step_median_ms", "pairs_sha256", "median_block_displacement",
+]
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per method x offset: mean and spread of the per-seed success rates (sample
+    standard deviation, min, max) and a Wilson 95% interval over all episodes of all seeds.
+
+    Raises:
+        ArtifactError: the seeds of one cell were evaluated on different pair files.
+    """
+    rows = []
+    for (method, offset), g in df.groupby(["method", "offset"], sort=False):
+        if g["pairs_sha256"].nunique() != 1:
+            raise ArtifactError(
+                f"{method} at offset {offset}: the seeds were evaluated on different pair files"
+            )
+        k, n = int(g.successes.sum()), int(g.n_episodes.sum())
+        lo, hi = wilson_interval(k, n)
+        rates = g.success_rate
+        rows.append({
+            "method": method, "label": g.label.iloc[0], "offset": int(offset),
+            "budget": int(g.budget.iloc[0]), "n_seeds": len(g),
+            "seeds": " ".join(str(s) for s in g.seed if s >= 0) or "-",
+            "n_episodes": n, "successes": k,
+            "success_rate_mean": float(rates.mean()),
+            "success_rate_std": float(rates.std(ddof=1)) if len(g) > 1 else 0.0,
+            "success_rate_min": float(rates.min()), "success_rate_max": float(rates.max()),
+            "wilson_low": lo, "wilson_high": hi,
+            "policy_forward_median_ms": float(g.policy_forward_median_ms.median()),
+            "policy_forward_mean_ms": float(g.policy_forward_mean_ms.mean()),
+            "control_step_median_ms": float(g.control_step_median_ms.median()),
+            "pairs_sha256": g.pairs_sha256.iloc[0],
+            "median_block_displacement": g.median_block_displacement.iloc[0],
+        })
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return out.sort_values(["method", "offset"]).reset_index(drop=True)

@@ -203,6 +203,9 @@ class WorldModelTrainConfig:
     """Cap on held-out windows scored for the final validation loss (evenly spaced)."""
     cache_batch_size: int = 256
     """Frames per batch when building the latent cache (not used by training)."""
+    preload_max_gb: float = 4.0
+    """Read all frames into memory when the file's pixels are at most this many GiB (faster
+    random windows); larger files (the real 46 GB one) are streamed. Needs num_workers 0."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "val_max_windows",
@@ -221,6 +224,7 @@ class WorldModelTrainConfig:
         _check_float("weight_decay", self.weight_decay)
         _check_float("grad_clip", self.grad_clip, exclusive_min=True)
         _check_float("sigreg_weight", self.sigreg_weight)
+        _check_float("preload_max_gb", self.preload_max_gb)
 
     def frames_per_window(self, model_cfg: WorldModelConfig) -> int:
         """Resolved window length T (``num_frames`` or ``history + 1``)."""

@@ -31,7 +31,8 @@ log = get_logger("world_model.train")
 
 STATE_FORMAT = "larc-world-model-train-state"
 #: Train-config fields that do not change the trained weights (excluded from the resume hash).
-_HASH_EXCLUDED = ("checkpoint_every", "num_workers", "log_every", "cache_batch_size")
+_HASH_EXCLUDED = ("checkpoint_every", "num_workers", "log_every", "cache_batch_size",
+                  "preload_max_gb")
 
 
 def lr_lambda(warmup_steps: int, total_steps: int):
@@ -207,6 +208,8 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
     end = train_cfg.steps if stop_after_step is None else min(train_cfg.steps, stop_after_step)
 
     source = str(demo_path) if train_cfg.num_workers > 0 else demo
+    if train_cfg.num_workers == 0 and demo.preload_pixels(int(train_cfg.preload_max_gb * 2**30)):
+        log.info("all %d frames of %s read into memory", demo.n_frames, demo_path)
     train_ds = WindowDataset(source, demo.train_episodes, num_frames=num_frames,
                              frameskip=model_cfg.frameskip)
     sampler = StepBatchSampler(len(train_ds), train_cfg.batch_size, seed, start, end)

@@ -1,4 +1,6 @@
 # Shared helpers: config validation, which artifacts are linked, and path functions.
+from pathlib import Path
+
 from snakemake.utils import validate
 
 from larc_core import paths
@@ -15,12 +17,16 @@ check_config(config, source="workflow config")
 LINKED = find_artifacts(config["artifacts"].get("dir"))
 EVAL_METHODS = config["eval"]["methods"]
 EVAL_OFFSETS = [int(o) for o in config["eval"]["offsets"]]
+SEEDS = [int(s) for s in config["seeds"]]
+TRAINED_METHODS = [m for m in EVAL_METHODS if METHODS[m].learned]
+REFERENCE_METHODS = [m for m in EVAL_METHODS if not METHODS[m].learned]
 GPU = 0 if config["device"] == "cpu" else 1
 
 
 wildcard_constraints:
     method="|".join(METHODS),
     offset=r"\d+",
+    seed=r"\d+",
 
 
 def world_model_path():
@@ -32,20 +38,32 @@ def linked_targets():
     return [ARTIFACTS[k].target for k in LINKED]
 
 
+def policy_dir(stage, seed):
+    """Checkpoint folder of one stage and seed. A linked published Chunk checkpoint is a single
+    model: every seed evaluates it and fine-tunes WM-FT from it."""
+    if stage == "chunk" and "chunk_backbone" in LINKED:
+        return str(Path(ARTIFACTS["chunk_backbone"].target).parent)
+    return paths.policy_dir(stage, seed)
+
+
 def eval_inputs(wildcards):
-    """Data and pairs for every method; world model and checkpoint for the LARC policies
-    (the No-op and Replay sanity rows need neither)."""
+    """Data and pairs for every method; world model and the seed's checkpoint for the LARC
+    policies (the No-op and Replay sanity rows need neither, and have no seed)."""
     inputs = {"h5": paths.DEMOS, "pairs": paths.PAIRS.format(offset=wildcards.offset)}
     method = METHODS[wildcards.method]
     if method.learned:
+        folder = policy_dir(method.stage, wildcards.seed)
         inputs["world_model"] = world_model_path()
-        inputs["backbone"] = f"{method.checkpoint_dir}/shared_policy_backbone.pt"
-        inputs["stats"] = f"{method.checkpoint_dir}/action_stats.pt"
+        inputs["backbone"] = f"{folder}/shared_policy_backbone.pt"
+        inputs["stats"] = f"{folder}/action_stats.pt"
     return inputs
 
 
 def eval_files():
-    return expand(paths.EVAL, method=EVAL_METHODS, offset=EVAL_OFFSETS)
+    """Every result the table reads: trained methods per seed and offset, the others per offset."""
+    return expand(
+        paths.EVAL, method=TRAINED_METHODS, seed=SEEDS, offset=EVAL_OFFSETS
+    ) + expand(paths.EVAL_REFERENCE, method=REFERENCE_METHODS, offset=EVAL_OFFSETS)
 
 
 def policy_params(stage):
@@ -60,18 +78,16 @@ def policy_params(stage):
     return out
 
 
-# Training logs that get a curves figure: the world model (when this workflow trains it) and
-# every policy stage it trains.
-TRAIN_LOGS = {
-    name: log
-    for name, log, linked_key in (
-        ("world_model", "checkpoints/world_model/train_log.jsonl", "world_model"),
-        ("idm", f"{paths.POLICY_DIRS['idm']}/train_log.jsonl", None),
-        ("chunk", f"{paths.POLICY_DIRS['chunk']}/train_log.jsonl", "chunk_backbone"),
-        ("wm_ft", f"{paths.POLICY_DIRS['wm_ft']}/train_log.jsonl", None),
-    )
-    if linked_key not in LINKED
-}
+# Training logs that get a curves figure (one figure per stage, one line per seed): the world
+# model (when this workflow trains it) and every policy stage it trains.
+TRAIN_LOGS = {"world_model": ["checkpoints/world_model/train_log.jsonl"]} if "world_model" not in LINKED else {}
+TRAIN_LOGS.update(
+    {
+        stage: [f"{paths.policy_dir(stage, s)}/train_log.jsonl" for s in SEEDS]
+        for stage in ("idm", "chunk", "wm_ft")
+        if not (stage == "chunk" and "chunk_backbone" in LINKED)
+    }
+)
 
 
 wildcard_constraints:
@@ -89,11 +105,15 @@ def benchmark_files():
         files.append("results/benchmarks/train_world_model.tsv")
     if "latents" not in LINKED:
         files.append("results/benchmarks/cache_latents.tsv")
-    files += ["results/benchmarks/train_idm.tsv", "results/benchmarks/train_wm_ft.tsv"]
-    if "chunk_backbone" not in LINKED:
-        files.append("results/benchmarks/train_chunk.tsv")
+    stages = ["idm", "wm_ft"] + ([] if "chunk_backbone" in LINKED else ["chunk"])
+    files += expand("results/benchmarks/train_{stage}_seed{seed}.tsv", stage=stages, seed=SEEDS)
     files.append("results/benchmarks/world_model_health.tsv")
     files += expand(
-        "results/benchmarks/eval_{method}_h{offset}.tsv", method=EVAL_METHODS, offset=EVAL_OFFSETS
+        "results/benchmarks/eval_{method}_seed{seed}_h{offset}.tsv",
+        method=TRAINED_METHODS, seed=SEEDS, offset=EVAL_OFFSETS,
+    )
+    files += expand(
+        "results/benchmarks/eval_{method}_h{offset}.tsv", method=REFERENCE_METHODS,
+        offset=EVAL_OFFSETS,
     )
     return files

@@ -15,17 +15,48 @@ rule eval_pairs:
         "../scripts/eval_pairs.py"
 
 
+# Evaluation settings a result depends on (changing one reruns evaluation and the table only).
+EVAL_PARAMS = dict(
+    execute_chunk_size=config["eval"]["execute_chunk_size"],
+    latency_warmup=config["eval"].get("latency_warmup", 20),
+    latency_calls=config["eval"].get("latency_calls", 200),
+    device=config["device"],
+)
+
+
 rule eval:
-    """Evaluate one method at one goal offset in the PushT simulator."""
+    """Evaluate one trained method, with the checkpoint of one seed, at one goal offset."""
     input:
         unpack(eval_inputs),
     output:
         result=paths.EVAL,
     params:
-        execute_chunk_size=config["eval"]["execute_chunk_size"],
-        latency_warmup=config["eval"].get("latency_warmup", 20),
-        latency_calls=config["eval"].get("latency_calls", 200),
-        device=config["device"],
+        **EVAL_PARAMS,
+        seed=lambda wc: int(wc.seed),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    log:
+        "logs/eval/{method}_seed{seed}_h{offset}.log",
+    benchmark:
+        "results/benchmarks/eval_{method}_seed{seed}_h{offset}.tsv"
+    wildcard_constraints:
+        method="|".join(m for m in METHODS if METHODS[m].learned),
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule eval_reference:
+    """Evaluate one untrained reference row (No-op, Replay) at one goal offset: no seeds."""
+    input:
+        unpack(eval_inputs),
+    output:
+        result=paths.EVAL_REFERENCE,
+    params:
+        **EVAL_PARAMS,
+        seed=None,
     threads: 1
     resources:
         mem_mb=2000,
@@ -33,6 +64,8 @@ rule eval:
         "logs/eval/{method}_h{offset}.log",
     benchmark:
         "results/benchmarks/eval_{method}_h{offset}.tsv"
+    wildcard_constraints:
+        method="|".join(m for m in METHODS if not METHODS[m].learned),
     conda:
         "../../environment.yml"
     script:

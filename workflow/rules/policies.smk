@@ -1,4 +1,5 @@
-# Policy training on the latent cache. The three rules share one script; the stage is a param.
+# Policy training on the latent cache, once per seed of `seeds` (checkpoints in
+# <stage dir>/seed{seed}/). The three rules share one script; the stage is a param.
 POLICY_INPUT = dict(h5=paths.DEMOS, latents=paths.LATENTS, world_model=world_model_path())
 
 
@@ -7,21 +8,21 @@ rule train_idm:
     input:
         **POLICY_INPUT,
     output:
-        backbone=f"{paths.POLICY_DIRS['idm']}/shared_policy_backbone.pt",
-        stats=f"{paths.POLICY_DIRS['idm']}/action_stats.pt",
-        train_log=f"{paths.POLICY_DIRS['idm']}/train_log.jsonl",
+        backbone=f"{paths.POLICY_DIRS['idm']}/seed{{seed}}/shared_policy_backbone.pt",
+        stats=f"{paths.POLICY_DIRS['idm']}/seed{{seed}}/action_stats.pt",
+        train_log=f"{paths.POLICY_DIRS['idm']}/seed{{seed}}/train_log.jsonl",
     params:
         stage="idm",
         policy=policy_params("idm"),
-        seed=config["seed"],
+        seed=lambda wc: int(wc.seed),
     threads: 2
     resources:
         mem_mb=4000,
         gpu=GPU,
     log:
-        "logs/train_idm.log",
+        "logs/train_idm/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train_idm.tsv"
+        "results/benchmarks/train_idm_seed{seed}.tsv"
     conda:
         "../../environment.yml"
     script:
@@ -35,21 +36,21 @@ if "chunk_backbone" not in LINKED:
         input:
             **POLICY_INPUT,
         output:
-            backbone=f"{paths.POLICY_DIRS['chunk']}/shared_policy_backbone.pt",
-            stats=f"{paths.POLICY_DIRS['chunk']}/action_stats.pt",
-            train_log=f"{paths.POLICY_DIRS['chunk']}/train_log.jsonl",
+            backbone=f"{paths.POLICY_DIRS['chunk']}/seed{{seed}}/shared_policy_backbone.pt",
+            stats=f"{paths.POLICY_DIRS['chunk']}/seed{{seed}}/action_stats.pt",
+            train_log=f"{paths.POLICY_DIRS['chunk']}/seed{{seed}}/train_log.jsonl",
         params:
             stage="chunk",
             policy=policy_params("chunk"),
-            seed=config["seed"],
+            seed=lambda wc: int(wc.seed),
         threads: 2
         resources:
             mem_mb=4000,
             gpu=GPU,
         log:
-            "logs/train_chunk.log",
+            "logs/train_chunk/seed{seed}.log",
         benchmark:
-            "results/benchmarks/train_chunk.tsv"
+            "results/benchmarks/train_chunk_seed{seed}.tsv"
         conda:
             "../../environment.yml"
         script:
@@ -60,24 +61,24 @@ rule train_wm_ft:
     """LARC-Chunk + WM-FT: fine-tune the chunk policy through the frozen predictor."""
     input:
         **POLICY_INPUT,
-        init=f"{paths.POLICY_DIRS['chunk']}/shared_policy_backbone.pt",
-        init_stats=f"{paths.POLICY_DIRS['chunk']}/action_stats.pt",
+        init=lambda wc: f"{policy_dir('chunk', wc.seed)}/shared_policy_backbone.pt",
+        init_stats=lambda wc: f"{policy_dir('chunk', wc.seed)}/action_stats.pt",
     output:
-        backbone=f"{paths.POLICY_DIRS['wm_ft']}/shared_policy_backbone.pt",
-        stats=f"{paths.POLICY_DIRS['wm_ft']}/action_stats.pt",
-        train_log=f"{paths.POLICY_DIRS['wm_ft']}/train_log.jsonl",
+        backbone=f"{paths.POLICY_DIRS['wm_ft']}/seed{{seed}}/shared_policy_backbone.pt",
+        stats=f"{paths.POLICY_DIRS['wm_ft']}/seed{{seed}}/action_stats.pt",
+        train_log=f"{paths.POLICY_DIRS['wm_ft']}/seed{{seed}}/train_log.jsonl",
     params:
         stage="wm_ft",
         policy=policy_params("wm_ft"),
-        seed=config["seed"],
+        seed=lambda wc: int(wc.seed),
     threads: 2
     resources:
         mem_mb=4000,
         gpu=GPU,
     log:
-        "logs/train_wm_ft.log",
+        "logs/train_wm_ft/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train_wm_ft.tsv"
+        "results/benchmarks/train_wm_ft_seed{seed}.tsv"
     conda:
         "../../environment.yml"
     script:

@@ -33,9 +33,9 @@ rule figures:
 
 
 rule training_curves:
-    """Loss components per optimisation step, from one training log."""
+    """Loss components per optimisation step of one training stage, one line per seed."""
     input:
-        train_log=lambda wc: TRAIN_LOGS[wc.name],
+        train_logs=lambda wc: TRAIN_LOGS[wc.name],
     output:
         png=report(
             paths.TRAIN_CURVES,

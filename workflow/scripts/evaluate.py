@@ -1,4 +1,4 @@
-"""Snakemake script for rule eval."""
+"""Snakemake script for rules eval and eval_reference."""
 
 from pathlib import Path
 
@@ -18,6 +18,7 @@ def main(sm) -> None:
         checkpoint_dir=str(Path(backbone).parent) if backbone else None,
         pairs=sm.input.pairs,
         out=sm.output.result,
+        seed=sm.params.seed,
         threads=sm.threads,
     )
 

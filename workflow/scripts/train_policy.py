@@ -16,6 +16,7 @@ def main(sm) -> None:
         world_model=sm.input.world_model,
         out_dir=str(Path(sm.output.backbone).parent),
         init_dir=str(Path(sm.input.init).parent) if sm.params.stage == "wm_ft" else None,
+        seed=sm.params.seed,
         threads=sm.threads,
     )
 

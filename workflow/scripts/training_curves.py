@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.training_curves(sm.wildcards.name, sm.input.train_log, sm.output.png)
+    stages.training_curves(sm.wildcards.name, list(sm.input.train_logs), sm.output.png)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.
