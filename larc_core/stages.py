@@ -6,6 +6,7 @@ Each takes the validated config dict plus explicit input/output paths, so a rule
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ log = get_logger("stage")
 
 
 def _threads(threads: int | None) -> None:
+    """Torch intra-op threads for a job: its ``threads``, never more than the machine's cores
+    (oversubscribed torch threads busy-wait on each other)."""
     if threads:
-        torch.set_num_threads(max(1, int(threads)))
+        torch.set_num_threads(max(1, min(int(threads), os.cpu_count() or 1)))
 
 
 def link_artifacts(config: dict, manifest: str = paths.MANIFEST, root: str = ".") -> dict:

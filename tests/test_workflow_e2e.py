@@ -178,3 +178,163 @@ def test_snakemake_report_holds_results(smoke_run):
                  "training_wm_ft.png"):
         assert any(n.endswith(name) for n in names), name
     assert "LARC" in html and "goal-pose" in html
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run ({} when nothing is to be done)."""
+    jobs, in_stats = {}, False
+    for line in dry_run_output.splitlines():
+        if line.startswith("Job stats"):
+            in_stats = True
+            continue
+        if in_stats:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] == "total":
+                    break
+                jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+@pytest.mark.e2e
+def test_forcing_one_rule_reruns_it_and_its_downstream_only(smoke_run):
+    work, _ = smoke_run
+    res = snakemake(work, "-n", "results/table.md", "--forcerun", "train_chunk")
+    jobs = planned_jobs(res.stdout + res.stderr)
+    n_seeds, n_offsets = len(SEEDS), 3
+    assert jobs == {
+        "train_chunk": n_seeds, "train_wm_ft": n_seeds,
+        "eval": 2 * n_seeds * n_offsets,  # LARC-Chunk and WM-FT, every seed and offset
+        "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
+    }, jobs
+
+
+@pytest.mark.e2e
+def test_changing_an_eval_parameter_reruns_evaluation_and_table_only(smoke_run, tmp_path):
+    work, _ = smoke_run
+    cfg = (work / "config/smoke.yaml").read_text()
+    assert "latency_calls: 10" in cfg
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(cfg.replace("latency_calls: 10", "latency_calls: 15"))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "results/table.md", "--configfile",
+           str(edited)]
+    res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    jobs = planned_jobs(res.stdout + res.stderr)
+    assert set(jobs) == {"eval", "eval_reference", "figures", "runtime", "table"}, jobs
+    assert jobs["eval"] == 3 * len(SEEDS) * 3 and jobs["eval_reference"] == 2 * 3
+
+
+def _training_dir(src: Path, dest: Path, steps: int) -> Path:
+    """A folder with the smoke run's data, latents and world model, and a config whose policy
+    training is long enough to be killed part-way."""
+    for rel in ("data/pusht_expert_train.h5", "data/pusht_frame_latents.pt",
+                "checkpoints/world_model/world_model.pt"):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, dest / rel)
+    head, policy = (src / "config/smoke.yaml").read_text().split("\npolicy:\n")
+    policy = re.sub(r"(\n  train:\n    steps: )\d+", rf"\g<1>{steps}", policy, count=1)
+    policy = re.sub(r"(\n    checkpoint_every: )\d+", r"\g<1>50", policy, count=1)
+    cfg = head + "\npolicy:\n" + policy
+    (dest / "config").mkdir(exist_ok=True)
+    (dest / "config/long.yaml").write_text(cfg)
+    return dest
+
+
+@pytest.mark.e2e
+def test_killed_training_resumes_to_the_uninterrupted_result(smoke_run, tmp_path):
+    """SIGKILL a real `larc train-chunk` process mid-run; the rerun resumes from the state kept
+    in .larc_state/ (outside the outputs) and ends with the uninterrupted run's weights."""
+    import signal
+    import time
+
+    import torch
+
+    from larc_core.policies.checkpoint import load_policy
+
+    work, _ = smoke_run
+    steps = 1200
+    cmd = [sys.executable, "-m", "larc_core.cli", "train-chunk", "--config", "config/long.yaml",
+           "--seed", "7", "--out-dir", "out"]
+    ref = _training_dir(work, tmp_path / "ref", steps)
+    assert "steps: 1200" in (ref / "config/long.yaml").read_text()
+    subprocess.run(cmd, cwd=ref, check=True, capture_output=True, timeout=600)
+
+    run = _training_dir(work, tmp_path / "run", steps)
+    state = run / ".larc_state/train_chunk/seed7/last.pt"
+    proc = subprocess.Popen(cmd, cwd=run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert proc.poll() is None, "training finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert state.exists() and not (run / "out/shared_policy_backbone.pt").exists()
+    saved_step = torch.load(state, weights_only=True)["step"]
+    assert 0 < saved_step < steps
+
+    res = subprocess.run(cmd, cwd=run, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resuming" in res.stderr
+    a, _, _ = load_policy(ref / "out/shared_policy_backbone.pt")
+    b, _, _ = load_policy(run / "out/shared_policy_backbone.pt")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+
+
+def _run(cmd: list[str], cwd: Path) -> str:
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, f"{cmd} failed in {cwd}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res.stdout + res.stderr
+
+
+@pytest.mark.e2e
+def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
+    """Commit the smoke run's artifacts with DVC, push to a local remote, clone fresh, pull:
+    after the documented restore step Snakemake has nothing to do; a deleted checkpoint, named
+    as a target, reruns only its rule and what depends on it."""
+    import hashlib
+
+    work, _ = smoke_run
+    src, remote, dst = tmp_path / "src", tmp_path / "remote", tmp_path / "dst"
+    copy_workflow(repo_root, src.mkdir() or src)
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy2(repo_root / name, src / name)
+    for name in ("data", "checkpoints", "results"):
+        shutil.rmtree(src / name, ignore_errors=True)
+        shutil.copytree(work / name, src / name)  # keeps file times, like the user's own run
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    _run(["git", "init", "-q"], src)
+    _run(["dvc", "init", "-q"], src)
+    # The repo's default remote is a folder beside the clone; point this test at its own.
+    assert "larc-dvc-storage" in (repo_root / ".dvc/config").read_text()
+    _run(["dvc", "remote", "add", "-d", "-f", "local", str(remote)], src)
+    _run(["dvc", "commit", "-f", "-q"], src)
+    _run([*git, "add", "-A"], src)
+    _run([*git, "commit", "-q", "-m", "smoke run"], src)
+    tracked = _run(["git", "ls-files"], src).split()
+    assert "dvc.lock" in tracked and "results/table.md" in tracked
+    assert not any(f.startswith(("data/", "checkpoints/", "results/eval/")) for f in tracked)
+    _run(["dvc", "push", "-q"], src)
+
+    _run(["git", "clone", "-q", str(src), str(dst)], tmp_path)
+    _run(["dvc", "pull", "-q"], dst)
+    for rel in ("data/pusht_expert_train.h5", "checkpoints/world_model/world_model.pt",
+                "checkpoints/larc_chunk_backbone_wm_ft/seed1/shared_policy_backbone.pt",
+                "results/eval/larc_idm/seed0_h25.json"):
+        assert (hashlib.sha256((dst / rel).read_bytes()).digest()
+                == hashlib.sha256((work / rel).read_bytes()).digest()), rel
+    # Restore step: DVC writes files in no particular time order, so mark them up to date.
+    snakemake(dst, "--touch", "--cores", "1", "results/table.md")
+    res = snakemake(dst, "-n", "results/table.md")
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+    ckpt = "checkpoints/larc_chunk_backbone_latent/seed0/shared_policy_backbone.pt"
+    (dst / ckpt).unlink()
+    res = snakemake(dst, "-n", "results/table.md", ckpt)
+    jobs = planned_jobs(res.stdout + res.stderr)
+    assert jobs == {
+        "train_chunk": 1, "train_wm_ft": 1, "eval": 2 * 3, "training_curves": 2,
+        "figures": 1, "runtime": 1, "table": 1,
+    }, jobs
