@@ -72,7 +72,7 @@ class ExpertPusher(RandomPusher):
             for e in range(len(TEE_OUTLINE)) for i in range(self.grid)
         ]
 
-    def _simulate(self, cand: dict, agent: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    def _simulate(self, cand: dict, pose: np.ndarray) -> np.ndarray:
         """T pose (3,) after playing ``cand``'s push from its staging point."""
         env = _scratch_env()
         stage_w = body_to_world(cand["stage_b"], pose)
@@ -94,6 +94,6 @@ class ExpertPusher(RandomPusher):
         if self.rng.uniform() < self.explore:
             best = usable[int(self.rng.integers(len(usable)))]
         else:
-            costs = [pose_cost(self._simulate(c, agent, pose)) for c in usable]
+            costs = [pose_cost(self._simulate(c, pose)) for c in usable]
             best = usable[int(np.argmin(costs))]
         self._commit(best, agent, pose)
