@@ -17,6 +17,8 @@ class LatentPolicyController:
     actions of each predicted chunk are executed before the next query (1 = re-plan every step).
     """
 
+    uses_frames = True
+
     def __init__(
         self,
         world_model: torch.nn.Module,
@@ -63,10 +65,12 @@ class LatentPolicyController:
 class NoOpController:
     """Sanity floor: the agent holds still (relative action 0 = PD target at the agent)."""
 
+    uses_frames = False  # blind: the rollout skips rendering
+
     def reset(self, goal_frame: np.ndarray, start_row: int) -> None:
         pass
 
-    def act(self, frame: np.ndarray) -> np.ndarray:
+    def act(self, frame: np.ndarray | None) -> np.ndarray:
         return np.zeros(2, dtype=np.float32)
 
 
@@ -74,6 +78,8 @@ class ReplayController:
     """Sanity reference: replay the recorded actions from the start row to the goal row open
     loop, then hold still. It shows how reachable the goals are from a reset start state
     (velocities reset to zero, so replays of mid-episode starts drift)."""
+
+    uses_frames = False  # open loop: the rollout skips rendering
 
     def __init__(self, actions: np.ndarray, offset: int) -> None:
         """``actions`` (N, 2): the file's relative actions; ``offset``: goal offset in steps."""
@@ -83,7 +89,7 @@ class ReplayController:
     def reset(self, goal_frame: np.ndarray, start_row: int) -> None:
         self.row, self.end = int(start_row), int(start_row) + self.offset
 
-    def act(self, frame: np.ndarray) -> np.ndarray:
+    def act(self, frame: np.ndarray | None) -> np.ndarray:
         if self.row >= self.end:
             return np.zeros(2, dtype=np.float32)
         a = self.actions[self.row]

@@ -11,6 +11,9 @@ from larc_core.envs import PushTEnv, goal_reached, pose_errors
 
 
 class Controller(Protocol):
+    uses_frames: bool
+    """False for controllers that ignore the frame (No-op, Replay): rendering is skipped."""
+
     def reset(self, goal_frame: np.ndarray, start_row: int) -> None: ...
 
     def act(self, frame: np.ndarray) -> np.ndarray: ...
@@ -37,8 +40,9 @@ def run_episode(
     state = env.state
     success_step = None
     best_pos = float("inf")
+    render = getattr(controller, "uses_frames", True)
     for step in range(budget):
-        state = env.step(controller.act(env.render()))
+        state = env.step(controller.act(env.render() if render else None))
         pos_err, _ = pose_errors(state, goal_state)
         best_pos = min(best_pos, float(pos_err))
         if goal_reached(state, goal_state):
