@@ -19,10 +19,12 @@ include: "workflow/rules/latents.smk"
 include: "workflow/rules/policies.smk"
 include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/latency.smk"
 
 
 rule all:
     input:
         table="results/table.md",
         figure="results/figures/success_vs_offset.png",
+        latency="results/latency.md",
     default_target: True

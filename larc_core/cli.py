@@ -15,8 +15,10 @@ DEFAULT_CONFIG = "config/config.yaml"
 
 
 def _world_model_default() -> str:
-    """The linked published checkpoint when present, else the one the workflow trains."""
-    return paths.LINKED_WORLD_MODEL if Path(paths.LINKED_WORLD_MODEL).exists() else paths.WORLD_MODEL
+    """The imported published checkpoint when present, else the one the workflow trains."""
+    from larc_core.artifacts import IMPORTED_WORLD_MODEL
+
+    return IMPORTED_WORLD_MODEL if Path(IMPORTED_WORLD_MODEL).exists() else paths.WORLD_MODEL
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     add("validate-config", "Validate a config file against the schema and cross-field rules.")
     sp = add("link-artifacts", "Validate and symlink published artifacts from artifacts.dir.")
     sp.add_argument("--manifest", default=paths.MANIFEST)
+    sp = add("import-world-model",
+             "Convert a linked LeWM checkpoint (weights.pt / *_object.ckpt) to the LARC format.")
+    sp.add_argument("--source", required=True, help="the linked LeWM checkpoint")
+    sp.add_argument("--demos", default=paths.DEMOS, help="data whose actions set the z-scoring")
+    sp.add_argument("--out", default=None)
     sp = add("collect-demos", "Record scripted random-pusher demonstrations to HDF5.")
     sp.add_argument("--out", default=paths.DEMOS)
     sp = add("train-world-model", "Train the LeWM-style JEPA world model.")
@@ -46,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         ("idm", "Train LARC-IDM (one action from (z_t, z_goal))."),
         ("chunk", "Train LARC-Chunk (an action chunk from (z_t, z_goal))."),
         ("wm-ft", "Fine-tune LARC-Chunk with world-model rollout consistency."),
+        ("gc-idm", "Train GC-IDM (one action from (z_t, z_goal, steps left to the goal))."),
     ):
         sp = add(f"train-{stage}", help_)
         sp.add_argument("--demos", default=paths.DEMOS)
@@ -62,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--world-model", default=None)
     sp.add_argument("--latents", default=paths.LATENTS)
     sp = add("training-curves", "Plot the loss components of one training log.")
-    sp.add_argument("--name", required=True, choices=["world_model", "idm", "chunk", "wm_ft"])
+    sp.add_argument("--name", required=True, choices=["world_model", "idm", "chunk", "wm_ft", "gc_idm"])
     sp.add_argument("--train-log", required=True, nargs="+", help="one log per seed")
     sp.add_argument("--out", default=None)
     sp = add("runtime", "Gather Snakemake benchmark files into results/runtime.md.")
@@ -82,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="policy training seed (default: the first of the config's seeds)")
     sp.add_argument("--pairs", default=None)
     sp.add_argument("--out", default=None)
+    sp = add("latency", "Time every method batch-1 on CPU: results/latency.md and its figure.")
+    sp.add_argument("--demos", default=paths.DEMOS)
+    sp.add_argument("--world-model", default=None)
+    sp.add_argument("--pairs", default=None, help="start frame / goal (default: first offset)")
+    sp.add_argument("--out", default=paths.LATENCY_MD)
     sp = add("table", "Write results/table.md and results/table.csv from the eval files.")
     sp.add_argument("--out", default=paths.TABLE)
     sp = add("figures", "Draw results/figures/success_vs_offset.png from the eval files.")
@@ -111,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             stages.train_world_model(config, args.demos, args.out, threads=t)
         elif cmd == "cache-latents":
             stages.cache_latents(config, args.demos, wm, args.out, threads=t)
-        elif cmd in ("train-idm", "train-chunk", "train-wm-ft"):
+        elif cmd == "import-world-model":
+            stages.import_world_model(config, args.source, args.demos, args.out)
+        elif cmd in ("train-idm", "train-chunk", "train-wm-ft", "train-gc-idm"):
             stage = cmd.removeprefix("train-").replace("-", "_")
             stages.train_policy(
                 config, stage, args.demos, args.latents, wm, args.out_dir,
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 config, args.method, args.offset, args.demos, wm, args.checkpoint_dir,
                 args.pairs, args.out, seed=args.seed, threads=t,
             )
+        elif cmd == "latency":
+            stages.latency(config, args.demos, wm, args.pairs, out_md=args.out)
         elif cmd == "table":
             stages.table(config, out_md=args.out, out_csv=str(Path(args.out).with_suffix(".csv")))
         elif cmd == "figures":

@@ -6,7 +6,6 @@ The Snakemake rules declare the same paths; the ``larc`` CLI uses these when run
 DEMOS = "data/pusht_expert_train.h5"
 LATENTS = "data/pusht_frame_latents.pt"
 WORLD_MODEL = "checkpoints/world_model/world_model.pt"
-LINKED_WORLD_MODEL = "external/lewm_object.ckpt"
 MANIFEST = "artifacts/manifest.json"
 PAIRS = "results/eval/pairs_h{offset}.json"
 EVAL = "results/eval/{method}/seed{seed}_h{offset}.json"
@@ -23,6 +22,7 @@ POLICY_DIRS = {
     "idm": "checkpoints/larc_idm_backbone_latent",
     "chunk": "checkpoints/larc_chunk_backbone_latent",
     "wm_ft": "checkpoints/larc_chunk_backbone_wm_ft",
+    "gc_idm": "checkpoints/gc_idm_backbone_latent",
 }
 
 
@@ -43,3 +43,6 @@ WM_HEALTH_JSON = "results/world_model_health.json"
 WM_HEALTH_FIG = "results/figures/world_model_health.png"
 TRAIN_CURVES = "results/figures/training_{name}.png"
 RUNTIME = "results/runtime.md"
+LATENCY_MD = "results/latency.md"
+LATENCY_JSON = "results/latency.json"
+LATENCY_FIG = "results/figures/latency_vs_success.png"

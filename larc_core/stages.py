@@ -28,7 +28,21 @@ def _threads(threads: int | None) -> None:
 def link_artifacts(config: dict, manifest: str = paths.MANIFEST, root: str = ".") -> dict:
     from larc_core.artifacts import link_artifacts as link
 
-    return link(config["artifacts"].get("dir"), root, manifest)
+    return link(config["artifacts"].get("dir"), root, manifest, config["world_model"]["model"])
+
+
+def import_world_model(config: dict, source: str, demos: str = paths.DEMOS,
+                       out: str | None = None) -> dict:
+    """Convert a linked LeWM checkpoint into the LARC world-model format (weights checked
+    against ``world_model.model``, action statistics fitted on ``demos``)."""
+    from larc_core.artifacts import IMPORTED_WORLD_MODEL
+    from larc_core.world_model import import_lewm_checkpoint
+
+    meta = import_lewm_checkpoint(source, demos, out or IMPORTED_WORLD_MODEL,
+                                  config["world_model"]["model"])
+    log.info("imported world model %s -> %s (action mean %s, std %s)", source,
+             out or IMPORTED_WORLD_MODEL, meta.get("action_mean"), meta.get("action_std"))
+    return meta
 
 
 def collect_demos(config: dict, out: str = paths.DEMOS, threads: int = 1) -> dict:
@@ -83,7 +97,8 @@ def train_policy(
     world_model: str = paths.WORLD_MODEL, out_dir: str | None = None,
     init_dir: str | None = None, seed: int | None = None, threads: int = 1,
 ) -> dict[str, Any]:
-    """Train ``idm``, ``chunk`` or ``wm_ft`` with one seed (WM-FT starts from ``init_dir``).
+    """Train ``idm``, ``chunk``, ``wm_ft`` or ``gc_idm`` with one seed (WM-FT starts from
+    ``init_dir``).
 
     ``seed`` defaults to the first of ``config["seeds"]``; checkpoints go to
     ``paths.policy_dir(stage, seed)`` and resumable state to ``.larc_state/train_<stage>/seed<s>``.
@@ -124,23 +139,39 @@ def evaluate(
     threads: int = 1,
 ) -> dict:
     """Evaluate one method at one offset; trained methods use the checkpoint of ``seed``
-    (default: the first of ``config["seeds"]``), untrained ones ignore it."""
+    (default: the first of ``config["seeds"]``), untrained ones ignore it. Planner rows (CEM)
+    use the world model, the ``planner:`` settings and ``eval.seed`` for their candidate draws.
+
+    ``threads`` is the number of worker processes the episodes are spread over; every process
+    runs torch with one thread (the records do not depend on ``threads``)."""
     from larc_core.evaluation.run import evaluate as run_eval
     from larc_core.methods import get_method
 
-    _threads(threads)
     e = config["eval"]
     m = get_method(method)
     seed = (int(config["seeds"][0] if seed is None else seed)) if m.learned else None
+    planner, latency_warmup, latency_calls = None, e.get("latency_warmup", 20), \
+        e.get("latency_calls", 200)
+    eval_seed = config["seed"] if seed is None else seed
+    max_pairs = None
+    if m.planned:
+        from larc_core.planning import planner_settings
+
+        p = config.get("planner")
+        planner = planner_settings(p, method)
+        latency_warmup, latency_calls = p.get("latency_warmup", 1), p.get("latency_calls", 5)
+        eval_seed = int(e["seed"])
+        max_pairs = p.get("n_pairs")
     return run_eval(
-        method, demo_path=demos, world_model_path=world_model if m.learned else None,
+        method, demo_path=demos,
+        world_model_path=world_model if (m.learned or m.planned) else None,
         checkpoint_dir=(checkpoint_dir or m.checkpoint_dir(seed)) if m.learned else None,
         pairs_path=pairs or paths.PAIRS.format(offset=offset),
         out_path=out or paths.eval_path(method, offset, seed),
-        execute_chunk_size=e["execute_chunk_size"],
-        latency_warmup=e.get("latency_warmup", 20), latency_calls=e.get("latency_calls", 200),
-        device=config["device"], seed=config["seed"] if seed is None else seed,
-        policy_seed=seed,
+        execute_chunk_size=e["execute_chunk_size"], planner=planner,
+        latency_warmup=latency_warmup, latency_calls=latency_calls,
+        device=config["device"], seed=eval_seed, policy_seed=seed,
+        workers=max(1, int(threads or 1)), max_pairs=max_pairs,
     )
 
 
@@ -181,7 +212,8 @@ def world_model_health(
 ) -> dict:
     from larc_core.world_model.health import world_model_health as health
 
-    report = health(demos, world_model, latents, out_md, out_json, out_png, seed=config["seed"])
+    report = health(demos, world_model, latents, out_md, out_json, out_png, seed=config["seed"],
+                    device=config["device"])
     log.info("wrote %s, %s and %s", out_md, out_json, out_png)
     return report
 
@@ -191,6 +223,7 @@ TRAIN_CURVE_TITLES = {
     "idm": "LARC-IDM training",
     "chunk": "LARC-Chunk training",
     "wm_ft": "LARC-Chunk + WM-FT fine-tuning",
+    "gc_idm": "GC-IDM (horizon-conditioned IDM) training",
 }
 
 
@@ -208,7 +241,70 @@ def training_curves(name: str, train_logs: str | list[str], out: str) -> None:
 def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
     from larc_core.reporting.runtime import write_runtime
 
+    # eval covers eval_reference files
     rules = ["collect_demos", "train_world_model", "cache_latents", "train_idm", "train_chunk",
-             "train_wm_ft", "world_model_health", "eval"]  # eval covers eval_reference files
+             "train_wm_ft", "train_gc_idm", "world_model_health", "eval"]
     write_runtime(benchmark_files, out_md, rules=rules)
     log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))
+
+
+def latency_specs(
+    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    pairs: str | None = None, checkpoint_dirs: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Controller specs of every evaluated method that decides (LARC policies with the first
+    seed's checkpoint unless ``checkpoint_dirs`` names one, planner rows); the sanity rows
+    have no decision to time."""
+    import json
+
+    from larc_core.data import DemoFile
+    from larc_core.evaluation.run import ControllerSpec
+    from larc_core.methods import get_method
+    from larc_core.planning import planner_settings
+
+    e = config["eval"]
+    pairs = pairs or paths.PAIRS.format(offset=e["offsets"][0])
+    offset = int(json.loads(Path(pairs).read_text())["offset"])
+    with DemoFile(demos) as demo:
+        resolution = demo.resolution
+    specs = {}
+    for key in e["methods"]:
+        m = get_method(key)
+        if not (m.learned or m.planned):
+            continue
+        ckpt = None
+        if m.learned:
+            ckpt = (checkpoint_dirs or {}).get(key) or m.checkpoint_dir(config["seeds"][0])
+        specs[key] = ControllerSpec(
+            method=key, offset=offset, resolution=resolution, demo_path=demos,
+            world_model_path=world_model, checkpoint_dir=ckpt,
+            execute_chunk_size=e["execute_chunk_size"],
+            planner=planner_settings(config.get("planner"), key) if m.planned else None,
+            seed=int(e["seed"]), device=config["device"],
+        )
+    return specs
+
+
+def latency(
+    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    pairs: str | None = None, eval_files: list[str] | None = None,
+    checkpoint_dirs: dict[str, str] | None = None, out_md: str = paths.LATENCY_MD,
+    out_json: str | None = paths.LATENCY_JSON, figure: str | None = paths.LATENCY_FIG,
+) -> dict:
+    """Time every deciding method batch-1 on CPU (one torch thread, one process) and write
+    ``results/latency.md``, its JSON and the success-against-time figure."""
+    from larc_core.evaluation.latency import benchmark_methods
+    from larc_core.reporting.latency import write_latency_report
+
+    lat = config.get("latency") or {}
+    e = config["eval"]
+    pairs = pairs or paths.PAIRS.format(offset=e["offsets"][0])
+    specs = latency_specs(config, demos, world_model, pairs, checkpoint_dirs)
+    bench = benchmark_methods(
+        specs, demos, pairs, warmup=lat.get("warmup", 50), calls=lat.get("calls", 1000),
+        plan_warmup=lat.get("plan_warmup", 2), plan_calls=lat.get("plan_calls", 20),
+    )
+    files = eval_files if eval_files is not None else default_eval_files(config)
+    write_latency_report(bench, files, out_md, out_json, figure)
+    log.info("wrote %s (%d methods timed)", out_md, len(bench["methods"]))
+    return bench

@@ -18,7 +18,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = REPO / "workflow" / "profiles"
-GPU_RULES = ["train_world_model", "cache_latents", "train_idm", "train_chunk", "train_wm_ft"]
+GPU_RULES = [
+    "train_world_model", "cache_latents", "train_idm", "train_chunk", "train_wm_ft", "train_gc_idm",
+]
 RULE_RE = re.compile(r"^\s*rule (\w+):", re.MULTILINE)
 
 

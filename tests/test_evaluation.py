@@ -12,7 +12,7 @@ from larc_core.envs import PushTEnv, goal_reached
 from larc_core.evaluation.controller import NoOpController, ReplayController
 from larc_core.evaluation.latency import time_calls
 from larc_core.evaluation.pairs import candidate_starts, draw_pairs, write_pairs
-from larc_core.evaluation.rollout import run_episode
+from larc_core.evaluation.rollout import run_episode, run_episodes, worker_count
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,39 @@ def test_replay_from_episode_start_reaches_goal_and_noop_does_not(demo_path):
 def test_time_calls_reports_order_statistics():
     t = time_calls(lambda: sum(range(1000)), warmup=2, calls=20)
     assert 0 < t["median_ms"] <= t["p95_ms"] and t["calls"] == 20
+
+
+class _CountingController(NoOpController):
+    """No-op that reports how often it was asked (the rollout copies it into the record)."""
+
+    def reset(self, goal_frame, start_row):
+        self.calls = 0
+
+    def act(self, frame):
+        self.calls += 1
+        return super().act(frame)
+
+    def episode_info(self):
+        return {"calls": self.calls}
+
+
+def test_records_carry_controller_info_and_pair_order(demo_path):
+    with DemoFile(demo_path) as demo:
+        pairs = draw_pairs(demo, 25, 3, seed=42)
+        frames = demo.frames(np.array([p["goal_row"] for p in pairs]))
+    with PushTEnv(resolution=32) as env:
+        recs = run_episodes(env, _CountingController(), pairs, frames, 50, progress=False)
+    assert [r["index"] for r in recs] == [0, 1, 2]
+    assert [r["start_row"] for r in recs] == [p["start_row"] for p in pairs]
+    assert all(r["controller"] == {"calls": r["steps"]} for r in recs)
+
+
+def test_worker_count_is_bounded_by_pairs_and_cores():
+    import os
+
+    cores = os.cpu_count() or 1
+    assert worker_count(1, 50) == 1
+    assert worker_count(8, 3, min_pairs=1) == min(3, cores)
+    assert worker_count(8, 3) == 1  # 3 pairs: starting workers would cost more than it saves
+    assert worker_count(2, 50) == min(2, cores)
+    assert worker_count(0, 5) == 1

@@ -10,7 +10,8 @@ import yaml
 
 STAGES = [
     "link-artifacts", "collect-demos", "train-world-model", "cache-latents", "train-idm",
-    "train-chunk", "train-wm-ft", "eval-pairs", "eval", "table", "figures", "world-model-health",
+    "train-chunk", "train-wm-ft", "train-gc-idm", "import-world-model", "eval-pairs", "eval",
+    "table", "figures", "world-model-health", "latency", "training-curves", "runtime",
 ]
 
 

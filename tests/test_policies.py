@@ -15,7 +15,7 @@ from larc_core.world_model import WorldModel, WorldModelConfig
 
 
 def test_registry_and_shapes():
-    assert set(POLICY_REGISTRY) == {"idm", "chunk"}
+    assert set(POLICY_REGISTRY) == {"idm", "chunk", "gc_idm"}
     z, g = torch.randn(5, 16), torch.randn(5, 16)
     idm = make_policy("idm", latent_dim=16, hidden_dim=32, depth=2)
     chunk = make_policy("chunk", latent_dim=16, hidden_dim=32, depth=2, chunk_len=10)

@@ -12,14 +12,15 @@ from larc_core.reporting.results import wilson_interval
 from larc_core.reporting.table import write_table
 
 
-def _eval_file(path, method, label, offset, successes, seed=None):
-    episodes = [{"success": s, "episode": i} for i, s in enumerate(successes)]
+def _eval_file(path, method, label, offset, successes, seed=None, latency=None):
+    episodes = [{"success": s, "episode": i, "start_row": 100 * i, "goal_row": 100 * i + offset}
+                for i, s in enumerate(successes)]
     doc = {
         "method": method, "label": label, "offset": offset, "budget": 2 * offset, "seed": seed,
         "success_rate": 0.999,  # deliberately wrong: the table must recompute from episodes
         "pairs_sha256": f"pairs{offset}", "episodes": episodes,
-        "latency": {"policy_forward": {"median_ms": 0.1, "mean_ms": 0.12},
-                    "control_step": {"median_ms": 1.0, "mean_ms": 1.1}},
+        "latency": latency if latency is not None else {"policy_forward": {"median_ms": 0.1, "mean_ms": 0.12},
+                               "control_step": {"median_ms": 1.0, "mean_ms": 1.1}},
     }
     path.write_text(json.dumps(doc))
     return path
@@ -91,3 +92,80 @@ def test_wilson_interval():
     lo, hi = wilson_interval(45, 50)
     assert 0.78 < lo < 0.80 and 0.95 < hi < 0.97
     assert wilson_interval(0, 10)[0] == 0.0
+
+
+def test_table_refuses_rows_on_different_pairs(tmp_path):
+    """Across methods too: every row of one offset must have run the same start/goal pairs."""
+    a = _eval_file(tmp_path / "a.json", "larc_idm", "LARC-IDM", 25, [True, False], seed=0)
+    b = _eval_file(tmp_path / "b.json", "cem_commit5", "CEM (commit 5)", 25, [True, True])
+    write_table([a, b], tmp_path / "ok.md", tmp_path / "ok.csv")  # same pairs: accepted
+    doc = json.loads(b.read_text())
+    doc["pairs_sha256"] = "another draw"
+    b.write_text(json.dumps(doc))
+    with pytest.raises(ArtifactError, match="offset 25: the rows were evaluated on different "
+                                            "pair files: larc_idm seed 0 | cem_commit5"):
+        write_table([a, b], tmp_path / "t.md", tmp_path / "t.csv")
+    doc["pairs_sha256"] = "pairs25"
+    doc["episodes"][1]["start_row"] += 1  # same file name claimed, other episodes run
+    b.write_text(json.dumps(doc))
+    with pytest.raises(ArtifactError, match="different start/goal pairs"):
+        write_table([a, b], tmp_path / "t.md", tmp_path / "t.csv")
+    assert not (tmp_path / "t.md").exists()
+
+
+def test_planner_latency_cell_gives_time_per_plan_and_per_env_step(tmp_path):
+    cem = {"policy_forward": {"median_ms": 2000.0, "mean_ms": 2100.0},
+           "control_step": {"median_ms": 2001.0, "mean_ms": 2101.0},
+           "env_steps_per_decision": 25}
+    files = [
+        _eval_file(tmp_path / "c.json", "cem_commit5", "CEM (commit 5)", 25, [True], latency=cem),
+        _eval_file(tmp_path / "i.json", "larc_idm", "LARC-IDM", 25, [False], seed=0),
+        _eval_file(tmp_path / "n.json", "noop", "No-op", 25, [False], latency={}),
+    ]
+    write_table(files, tmp_path / "t.md", tmp_path / "t.csv")
+    md = (tmp_path / "t.md").read_text()
+    assert "| CEM (commit 5) | - | 100% (1/1, CI 21-100%) | 2000 ms / plan of 25 steps " \
+           "(80 ms/step) |" in md
+    assert "| LARC-IDM | 1 | 0% (0/1, CI 0-79%) | 0.100 ms |" in md
+    assert "| No-op | - | 0% (0/1, CI 0-79%) | - |" in md
+    assert "CEM rows" in md and "latency (decision, median)" in md
+
+
+def _timing(median, steps, kind="policy", per_step=None):
+    t = {"median_ms": median, "p95_ms": 1.5 * median, "mean_ms": 1.1 * median, "calls": 1000}
+    step = per_step or median / steps
+    loop = {"median_ms": step, "p95_ms": 2 * step, "mean_ms": 1.2 * step, "calls": 1}
+    return {"kind": kind, "decision": t, "control_step": dict(t, median_ms=median + 1),
+            "per_env_step": loop, "env_steps_per_decision": steps}
+
+
+def test_latency_report_ratios_and_figure(tmp_path):
+    from larc_core.reporting.latency import ratios, write_latency_report
+
+    load = {"load_1min": 1.0, "load_5min": 1.0, "load_15min": 1.0}
+    bench = {
+        "pairs_file": "results/eval/pairs_h25.json", "cpu_count": 2, "load_before": load,
+        "load_after": load, "machine": {"torch_threads": 1, "cpu": "x86_64"},
+        "methods": {
+            "larc_chunk_wm_ft": _timing(0.2, 1),
+            "larc_idm": _timing(0.1, 1),
+            "cem_commit5": _timing(2000.0, 25, "planner", per_step=90.0),
+        },
+    }
+    r = ratios(bench)
+    assert len(r) == 1 and r[0]["reference"] == "larc_chunk_wm_ft"
+    assert r[0]["per_decision"] == pytest.approx(10_000)
+    assert r[0]["per_env_step"] == pytest.approx(450)
+    files = [
+        _eval_file(tmp_path / "w.json", "larc_chunk_wm_ft", "LARC-Chunk + WM-FT", 25,
+                   [True, True], seed=0),
+        _eval_file(tmp_path / "c.json", "cem_commit5", "CEM (commit 5)", 25, [True, False]),
+    ]
+    text = write_latency_report(bench, files, tmp_path / "lat.md", tmp_path / "lat.json",
+                                tmp_path / "lat.png")
+    assert "| CEM (commit 5) | CEM plan | 2000.0 |" in text
+    assert "CEM (commit 5) takes 10,000x the time of LARC-Chunk + WM-FT per decision" in text
+    assert "and 450x per env step" in text
+    assert "| CEM (commit 5) | 90.0 | 50% |" in text and "| LARC-Chunk + WM-FT | 0.200 | 100% |" in text
+    assert (tmp_path / "lat.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "lat.json").read_text())["ratios"][0]["planner"] == "cem_commit5"

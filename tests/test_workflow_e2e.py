@@ -11,17 +11,23 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+
+from larc_core.methods import METHODS
 
 RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
-    "train_chunk", "train_wm_ft", "eval_pairs", "eval", "eval_reference", "table", "figures", "world_model_health",
-    "training_curves", "runtime",
+    "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
+    "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
 ]
-SEEDS = (0, 1)  # config/smoke.yaml
-METHOD_LABELS = {
-    "larc_idm": "LARC-IDM", "larc_chunk": "LARC-Chunk", "larc_chunk_wm_ft": "LARC-Chunk + WM-FT",
-    "noop": "No-op", "replay": "Replay",
-}
+SMOKE = yaml.safe_load((Path(__file__).parents[1] / "config/smoke.yaml").read_text())
+SEEDS = tuple(SMOKE["seeds"])
+OFFSETS = tuple(SMOKE["eval"]["offsets"])
+N_PAIRS = SMOKE["eval"]["n_episodes"]
+METHOD_LABELS = {m: METHODS[m].label for m in SMOKE["eval"]["methods"]}
+LEARNED = [m for m in METHOD_LABELS if METHODS[m].learned]
+POLICY_DIRS = ("larc_idm_backbone_latent", "larc_chunk_backbone_latent",
+               "larc_chunk_backbone_wm_ft", "gc_idm_backbone_latent")
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -60,8 +66,8 @@ def test_dry_run_lists_every_rule(smoke_run):
 
 
 def eval_docs(work: Path, method: str, offset: int) -> list[dict]:
-    """The result files of one table cell: one per seed for LARC rows, one for sanity rows."""
-    if method.startswith("larc"):
+    """The result files of one table cell: one per seed for trained rows, one for the others."""
+    if METHODS[method].learned:
         files = [work / f"results/eval/{method}/seed{s}_h{offset}.json" for s in SEEDS]
     else:
         files = [work / f"results/eval/{method}/h{offset}.json"]
@@ -81,13 +87,13 @@ def test_table_matches_eval_files(smoke_run):
     assert set(rows) == set(METHOD_LABELS.values())
     pair_lists = {}
     for method, label in METHOD_LABELS.items():
-        assert rows[label][0] == (str(len(SEEDS)) if method.startswith("larc") else "-")
-        for j, offset in enumerate((25, 35, 50)):
+        assert rows[label][0] == (str(len(SEEDS)) if METHODS[method].learned else "-")
+        for j, offset in enumerate(OFFSETS):
             docs = eval_docs(work, method, offset)
             rates = []
             for doc in docs:
                 eps = doc["episodes"]
-                assert len(eps) == 3 and doc["budget"] == 2 * offset
+                assert len(eps) == N_PAIRS and doc["budget"] == 2 * offset
                 rates.append(sum(e["success"] for e in eps) / len(eps))
                 pair_lists.setdefault(offset, set()).add(
                     tuple((e["start_row"], e["goal_row"]) for e in eps)
@@ -95,15 +101,15 @@ def test_table_matches_eval_files(smoke_run):
                 for e in eps:
                     assert e["goal_row"] - e["start_row"] == offset
                     assert e["steps"] <= 2 * offset
-                if method.startswith("larc"):
+                if METHODS[method].learned:
                     assert doc["latency"]["policy_forward"]["median_ms"] > 0
-            if method.startswith("larc"):
+            if METHODS[method].learned:
                 assert sorted(d["seed"] for d in docs) == list(SEEDS)
             m = re.match(r"(\d+)%(?: ± (\d+))? \((\d+)/(\d+), CI (\d+)-(\d+)%\)", rows[label][j + 1])
             assert m, rows[label][j + 1]
             assert int(m.group(1)) == round(100 * sum(rates) / len(rates))
-            assert int(m.group(4)) == 3 * len(docs)
-            assert int(m.group(3)) == sum(round(r * 3) for r in rates)
+            assert int(m.group(4)) == N_PAIRS * len(docs)
+            assert int(m.group(3)) == sum(round(r * N_PAIRS) for r in rates)
     assert all(len(v) == 1 for v in pair_lists.values()), "methods saw different pairs"
     assert "goal-pose success" in table
 
@@ -111,7 +117,7 @@ def test_table_matches_eval_files(smoke_run):
 @pytest.mark.e2e
 def test_noop_row_comes_from_real_env_rollouts(smoke_run):
     work, _ = smoke_run
-    for offset in (25, 35, 50):
+    for offset in OFFSETS:
         pairs = json.loads((work / f"results/eval/pairs_h{offset}.json").read_text())["pairs"]
         (doc,) = eval_docs(work, "noop", offset)
         assert doc["latency"] is None
@@ -128,13 +134,12 @@ def test_artifacts_logs_and_figure(smoke_run):
     for path in (
         "data/pusht_expert_train.h5", "data/pusht_frame_latents.pt",
         "checkpoints/world_model/world_model.pt",
-        *(f"checkpoints/{d}/seed{s}/shared_policy_backbone.pt" for s in SEEDS for d in (
-            "larc_idm_backbone_latent", "larc_chunk_backbone_latent", "larc_chunk_backbone_wm_ft")),
+        *(f"checkpoints/{d}/seed{s}/shared_policy_backbone.pt" for s in SEEDS for d in POLICY_DIRS),
         "checkpoints/larc_chunk_backbone_latent/seed1/action_stats.pt",
         "results/figures/success_vs_offset.png", "artifacts/manifest.json",
         "results/world_model.md", "results/figures/world_model_health.png",
         "results/runtime.md", *(f"results/figures/training_{n}.png"
-                                for n in ("world_model", "idm", "chunk", "wm_ft")),
+                                for n in ("world_model", "idm", "chunk", "wm_ft", "gc_idm")),
     ):
         assert (work / path).is_file(), path
     for log in ("collect_demos", "train_world_model", "cache_latents", "train_wm_ft/seed1", "table",
@@ -222,7 +227,9 @@ def test_changing_an_eval_parameter_reruns_evaluation_and_table_only(smoke_run, 
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = planned_jobs(res.stdout + res.stderr)
     assert set(jobs) == {"eval", "eval_reference", "figures", "runtime", "table"}, jobs
-    assert jobs["eval"] == 3 * len(SEEDS) * 3 and jobs["eval_reference"] == 2 * 3
+    n_reference = sum(not (METHODS[m].learned or METHODS[m].planned) for m in METHOD_LABELS)
+    assert jobs["eval"] == len(LEARNED) * len(SEEDS) * len(OFFSETS)
+    assert jobs["eval_reference"] == n_reference * len(OFFSETS)
 
 
 def _training_dir(src: Path, dest: Path, steps: int) -> Path:
@@ -300,7 +307,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     copy_workflow(repo_root, src.mkdir() or src)
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy2(repo_root / name, src / name)
-    for name in ("data", "checkpoints", "results"):
+    for name in ("data", "checkpoints", "results", "artifacts"):
         shutil.rmtree(src / name, ignore_errors=True)
         shutil.copytree(work / name, src / name)  # keeps file times, like the user's own run
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
@@ -315,6 +322,8 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     tracked = _run(["git", "ls-files"], src).split()
     assert "dvc.lock" in tracked and "results/table.md" in tracked
     assert not any(f.startswith(("data/", "checkpoints/", "results/eval/")) for f in tracked)
+    # Every declared output is restored: benchmarks and the link manifest are small, in git.
+    assert "artifacts/manifest.json" in tracked and "results/benchmarks/train_chunk_seed0.tsv" in tracked
     _run(["dvc", "push", "-q"], src)
 
     _run(["git", "clone", "-q", str(src), str(dst)], tmp_path)
@@ -328,3 +337,71 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     snakemake(dst, "--touch", "--cores", "1", "results/table.md")
     res = snakemake(dst, "-n", "results/table.md")
     assert "Nothing to be done" in res.stdout + res.stderr
+
+    # Deleting one checkpoint: naming it as a target reruns its rule and its dependents only.
+    ckpt = "checkpoints/larc_chunk_backbone_latent/seed0/shared_policy_backbone.pt"
+    (dst / ckpt).unlink()
+    res = snakemake(dst, "-n", "results/table.md", ckpt)
+    jobs = planned_jobs(res.stdout + res.stderr)
+    assert jobs == {
+        "train_chunk": 1, "train_wm_ft": 1, "eval": 2 * 3,  # Chunk and WM-FT of seed 0
+        "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
+    }, jobs
+
+
+def _h5_datasets(path: Path) -> dict:
+    """Every dataset (as an array) and every attribute of an HDF5 file, keyed by name."""
+    import h5py
+
+    out: dict = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+        out.update({f"@{k}": v for k, v in f.attrs.items()})
+    return out
+
+
+def _assert_same_tensors(a: dict, b: dict, what: str) -> None:
+    import torch
+
+    assert list(a) == list(b), what
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{what}: {key} differs"
+
+
+@pytest.mark.e2e
+def test_same_seed_rebuilds_identical_artifacts(smoke_run, repo_root, tmp_path):
+    """A second run from scratch with the same seeds gives bit-identical demonstrations and latent
+    cache, identical world-model and policy weights, and identical per-episode records."""
+    import numpy as np
+    import torch
+
+    from larc_core.policies.checkpoint import load_policy
+
+    work, _ = smoke_run
+    again = copy_workflow(repo_root, tmp_path)
+    records = ["results/eval/larc_chunk_wm_ft/seed1_h25.json", "results/eval/larc_idm/seed0_h35.json"]
+    snakemake(again, "--cores", "2", *records)
+
+    first, second = _h5_datasets(work / "data/pusht_expert_train.h5"), _h5_datasets(
+        again / "data/pusht_expert_train.h5")
+    assert sorted(first) == sorted(second) and "pixels" in first
+    for key, value in first.items():
+        assert np.array_equal(np.asarray(value), np.asarray(second[key])), f"demos: {key}"
+
+    def load(root: Path, rel: str) -> dict:
+        return torch.load(root / rel, weights_only=True)
+
+    wm = "checkpoints/world_model/world_model.pt"
+    _assert_same_tensors(load(work, wm)["state_dict"], load(again, wm)["state_dict"], wm)
+    latents = "data/pusht_frame_latents.pt"
+    assert torch.equal(load(work, latents)["latents"], load(again, latents)["latents"])
+    for rel in ("checkpoints/larc_chunk_backbone_latent/seed1/shared_policy_backbone.pt",
+                "checkpoints/larc_chunk_backbone_wm_ft/seed1/shared_policy_backbone.pt",
+                "checkpoints/larc_idm_backbone_latent/seed0/shared_policy_backbone.pt"):
+        _assert_same_tensors(load_policy(work / rel)[0].state_dict(),
+                             load_policy(again / rel)[0].state_dict(), rel)
+    for rel in records:
+        a, b = (json.loads((root / rel).read_text()) for root in (work, again))
+        assert a["episodes"] == b["episodes"] and a["successes"] == b["successes"], rel
+        assert a["pairs_sha256"] == b["pairs_sha256"]

@@ -356,7 +356,7 @@ def test_checkpoint_errors(tmp_path):
 
     plain = tmp_path / "plain.pt"
     torch.save(model.state_dict(), plain)
-    with pytest.raises(ArtifactError, match="load_lewm_weights"):
+    with pytest.raises(ArtifactError, match="load_lewm_world_model"):
         load_world_model(plain)
 
     payload = torch.load(good, weights_only=True)

@@ -20,7 +20,12 @@ episode_split  (E,)          int8     ours, optional: 0 = train, 1 = validation
 File attributes written by this project: resolution, seed, generator, val_fraction,
 action_scale. ``pixels`` is chunked along N (64 frames) and gzip-1 compressed; every other
 array is small and is read into memory whole on first use, pixels never are (the real LeWM
-file holds 46 GB).
+file holds 46 GB): they are read per window (:meth:`DemoFile.frames`) or streamed in chunks
+(:meth:`DemoFile.iter_frame_chunks`).
+
+Files compressed with filters h5py does not ship (Blosc, Zstd, LZ4, Bitshuffle ...) are read
+when the optional ``hdf5plugin`` package is installed (``pip install 'larc-core[hdf5]'``); it
+is imported on first use. Without it, opening such a file fails with an error naming the filter.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ import h5py
 import numpy as np
 
 from larc_core.io import ArtifactError, atomic_path
+from larc_core.logs import get_logger
+
+log = get_logger("data.hdf5")
 
 PIXEL_CHUNK_FRAMES = 64
 # Measured on 64-px pusher frames (mostly white): gzip level 1 encodes as fast as lzf
@@ -59,6 +67,80 @@ _LAYOUT: dict[str, tuple[tuple[str | int, ...], str, bool]] = {
     "episode_split": (("E",), "iu", False),
 }
 _DTYPE_WORDS = {"u1": "uint8", "f": "a float dtype", "iu": "an integer dtype"}
+
+
+_PLUGINS: dict[str, bool] = {}
+
+
+def register_hdf5_plugins() -> bool:
+    """Import ``hdf5plugin`` when installed, registering its compression filters with h5py.
+
+    Returns whether it is available (the import is attempted once per process).
+    """
+    if "hdf5plugin" not in _PLUGINS:
+        try:
+            import hdf5plugin  # noqa: F401  (imported for its side effect: registers filters)
+        except ImportError:
+            _PLUGINS["hdf5plugin"] = False
+        else:
+            _PLUGINS["hdf5plugin"] = True
+    return _PLUGINS["hdf5plugin"]
+
+
+@dataclass(frozen=True)
+class HDF5Filter:
+    """One filter of a dataset's pipeline."""
+
+    code: int
+    """HDF5 filter id (1 = gzip, 32000 = lzf, 32001 = blosc, 32015 = zstd ...)."""
+    name: str
+    """Name the file records for it."""
+    available: bool
+    """Whether this process can run it (h5py built-ins, or registered by hdf5plugin)."""
+    optional: bool
+    """Optional filters may have been skipped when a chunk was written (its filter mask says
+    so); chunks they did filter still need them to be read."""
+
+
+def dataset_filters(ds: h5py.Dataset) -> list[HDF5Filter]:
+    """The filter pipeline of ``ds`` (empty for uncompressed data)."""
+    plist = ds.id.get_create_plist()
+    out = []
+    for i in range(plist.get_nfilters()):
+        code, flags, _values, name = plist.get_filter(i)
+        if isinstance(name, bytes):
+            name = name.decode(errors="replace")
+        out.append(HDF5Filter(int(code), str(name) or f"filter {code}",
+                              bool(h5py.h5z.filter_avail(code)),
+                              bool(flags & h5py.h5z.FLAG_OPTIONAL)))
+    return out
+
+
+def missing_filter_message(ds: h5py.Dataset) -> str | None:
+    """Why ``ds`` cannot be decoded here (naming the filter and the fix), or None if it can.
+
+    A pipeline whose unavailable filters are all optional is accepted when its first and last
+    rows read (the writer then stored the chunks unfiltered).
+    """
+    missing = [f for f in dataset_filters(ds) if not f.available]
+    if not missing:
+        return None
+    if all(f.optional for f in missing) and ds.shape and ds.shape[0]:
+        try:
+            ds[0:1], ds[ds.shape[0] - 1:]
+        except OSError:
+            pass
+        else:
+            return None
+    names = ", ".join(f"'{f.name}' (HDF5 filter id {f.code})" for f in missing)
+    if register_hdf5_plugins():
+        fix = ("hdf5plugin is installed but does not provide it: install a version that does, "
+               "or set HDF5_PLUGIN_PATH to a folder holding the filter's plugin")
+    else:
+        fix = ("install the optional extra with `pip install 'larc-core[hdf5]'` (it adds "
+               "hdf5plugin, which registers Blosc, Zstd, LZ4 and other filters), or "
+               "re-save the file without compression")
+    return f"'{ds.name.lstrip('/')}' is compressed with {names}, which h5py cannot decode here: {fix}"
 
 
 @dataclass(frozen=True)
@@ -219,6 +301,7 @@ class DemoFile:
     def _open(self) -> h5py.File:
         if not self.path.exists():
             raise ArtifactError(f"demo file not found: {self.path}")
+        register_hdf5_plugins()
         try:
             return h5py.File(
                 self.path, "r", rdcc_nbytes=self._CACHE_BYTES, rdcc_nslots=10007
@@ -294,6 +377,21 @@ class DemoFile:
                         )
                     sizes.setdefault(sym, dim)
         self._check_tiling(sizes["N"])
+        self._check_pixels_readable()
+
+    def _check_pixels_readable(self) -> None:
+        """Fail now, naming the filter, if the frames use a compression this process lacks."""
+        ds = self.h5["pixels"]
+        reason = missing_filter_message(ds)
+        if reason:
+            raise self._fail(reason)
+        if ds.shape[0]:
+            try:
+                ds[0:1]
+            except OSError as exc:
+                raise self._fail(
+                    f"'pixels' row 0 could not be read ({exc}): the file is corrupt"
+                ) from exc
 
     @staticmethod
     def _shape_str(shape: tuple[str | int, ...]) -> str:
@@ -374,8 +472,24 @@ class DemoFile:
 
     @property
     def action(self) -> np.ndarray:
-        """(N, 2) float32 relative actions (zeros on each episode's last row)."""
-        return self._small("action")
+        """(N, 2) float32 relative actions (zeros on each episode's last row).
+
+        Non-finite entries (a file may pad rows no action leaves with NaN) are read as the
+        zero placeholder; their count is logged once.
+        """
+        if "action_finite" not in self._cache:
+            action = self._small("action")
+            bad = ~np.isfinite(action).all(axis=1)
+            if bad.any():
+                last = np.zeros(len(action), dtype=bool)
+                last[self.ep_offset + self.ep_len.astype(np.int64) - 1] = True
+                log.warning(
+                    "demo file %s: %d rows with non-finite actions (%d of them episode-final "
+                    "rows) read as zero actions", self.path, int(bad.sum()), int((bad & last).sum())
+                )
+                action = np.where(bad[:, None], np.float32(0), action).astype(action.dtype)
+            self._cache["action_finite"] = action
+        return self._cache["action_finite"]
 
     @property
     def episode_idx(self) -> np.ndarray:

@@ -15,6 +15,13 @@ class LatentPolicyController:
 
     The policy is queried when the queue of pending actions is empty; ``execute_chunk_size``
     actions of each predicted chunk are executed before the next query (1 = re-plan every step).
+
+    Horizon policies (``policy.uses_horizon``, GC-IDM) are also given the env steps left to the
+    goal. The goal frame was recorded ``goal_offset`` steps after the start, so at step t of the
+    episode (t = 0 at the first action) they get ``goal_offset - t``. The budget is twice the
+    offset: once t reaches the offset the recorded schedule is over but the goal may not be
+    reached yet, and the policy is then told 1 step is left (``max(goal_offset - t, 1)``), i.e.
+    "reach it now", the closest condition seen in training (offsets >= 1).
     """
 
     uses_frames = True
@@ -26,7 +33,15 @@ class LatentPolicyController:
         stats: ActionStats,
         execute_chunk_size: int = 1,
         device: torch.device | str = "cpu",
+        goal_offset: int | None = None,
     ) -> None:
+        """``goal_offset``: env steps between the start and the goal frame of every episode;
+        required by horizon policies, unused by the others."""
+        if policy.uses_horizon and (goal_offset is None or goal_offset < 1):
+            raise ValueError(
+                f"policy {type(policy).__name__} reads the remaining steps to the goal: the "
+                f"controller needs goal_offset >= 1, got {goal_offset!r}"
+            )
         if execute_chunk_size > policy.chunk_len:
             raise ValueError(
                 f"execute_chunk_size={execute_chunk_size} exceeds the policy's chunk length "
@@ -35,8 +50,11 @@ class LatentPolicyController:
         self.world_model, self.policy, self.stats = world_model, policy, stats
         self.execute = execute_chunk_size
         self.device = torch.device(device)
+        self.goal_offset = goal_offset
         self.z_goal: torch.Tensor | None = None
         self.queue: deque[np.ndarray] = deque()
+        self.t = 0
+        """Actions returned since the last :meth:`reset` (the episode's current step)."""
 
     @torch.no_grad()
     def encode(self, frame: np.ndarray) -> torch.Tensor:
@@ -48,17 +66,28 @@ class LatentPolicyController:
         """Start an episode towards the goal image (H, W, 3) uint8 (``start_row`` unused)."""
         self.z_goal = self.encode(goal_frame)
         self.queue.clear()
+        self.t = 0
+
+    def remaining_steps(self) -> int | None:
+        """Steps left to the goal at the current step, ``max(goal_offset - t, 1)``; None for
+        policies that do not read it."""
+        if not self.policy.uses_horizon:
+            return None
+        return max(int(self.goal_offset) - self.t, 1)
 
     @torch.no_grad()
     def policy_forward(self, z: torch.Tensor) -> np.ndarray:
         """(1, D) latent -> (K, A) raw relative actions."""
-        return self.policy.act(z, self.z_goal, self.stats)[0].cpu().numpy()
+        k = self.remaining_steps()
+        remaining = None if k is None else torch.tensor([k], device=self.device)
+        return self.policy.act(z, self.z_goal, self.stats, remaining)[0].cpu().numpy()
 
     def act(self, frame: np.ndarray) -> np.ndarray:
         """Next relative action (A,) for the current frame (H, W, 3) uint8."""
         if not self.queue:
             chunk = self.policy_forward(self.encode(frame))
             self.queue.extend(chunk[: self.execute])
+        self.t += 1
         return self.queue.popleft()
 
 

@@ -1,13 +1,25 @@
-"""Run evaluation episodes in the PushT simulator and record per-episode outcomes."""
+"""Run evaluation episodes in the PushT simulator and record per-episode outcomes.
+
+Episodes run in order in this process (:func:`run_episodes`) or spread over worker processes
+(:func:`run_episodes_parallel`); both give identical records, because every episode starts from
+its pair's exact state, controllers reset all episode state (and reseed any RNG from the pair)
+in ``reset``, and every process runs torch with one thread.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from larc_core.envs import PushTEnv, goal_reached, pose_errors
+from larc_core.seeding import seed_everything
 
 
 class Controller(Protocol):
@@ -49,7 +61,7 @@ def run_episode(
             success_step = step + 1
             break
     pos_err, ang_err = pose_errors(state, goal_state)
-    return {
+    record = {
         "success": success_step is not None,
         "steps_to_success": success_step,
         "steps": success_step if success_step is not None else budget,
@@ -58,6 +70,30 @@ def run_episode(
         "best_position_error": best_pos,
         "final_state": [float(x) for x in state],
     }
+    info = getattr(controller, "episode_info", None)
+    if info is not None:  # controller diagnostics (e.g. the planner's costs); deterministic
+        record["controller"] = info()
+    return record
+
+
+def _record(i: int, pair: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": i,
+        "episode": pair["episode"],
+        "start_row": pair["start_row"],
+        "goal_row": pair["goal_row"],
+        **rec,
+    }
+
+
+def _episode_of_pair(
+    env: PushTEnv, controller: Controller, pair: dict[str, Any], goal_frame: np.ndarray,
+    budget: int,
+) -> dict[str, Any]:
+    return run_episode(
+        env, controller, np.asarray(pair["start_state"]), np.asarray(pair["goal_state"]),
+        goal_frame, budget, int(pair["start_row"]),
+    )
 
 
 def run_episodes(
@@ -72,17 +108,79 @@ def run_episodes(
     """Evaluate every pair in order; ``goal_frames`` (P, H, W, 3) holds their recorded goal images."""
     records = []
     for i, pair in enumerate(tqdm(pairs, desc=desc, disable=not progress)):
-        rec = run_episode(
-            env, controller, np.asarray(pair["start_state"]), np.asarray(pair["goal_state"]),
-            goal_frames[i], budget, int(pair["start_row"]),
-        )
-        records.append(
-            {
-                "index": i,
-                "episode": pair["episode"],
-                "start_row": pair["start_row"],
-                "goal_row": pair["goal_row"],
-                **rec,
-            }
-        )
+        records.append(_record(i, pair, _episode_of_pair(env, controller, pair, goal_frames[i],
+                                                         budget)))
     return records
+
+
+# --------------------------------------------------------------------------- worker processes
+_WORKER: dict[str, Any] = {}
+"""Per-process state of an evaluation worker: its env and controller, built once."""
+
+
+def _init_worker(
+    build: Callable[[Any], Controller], spec: Any, resolution: int, seed: int
+) -> None:
+    torch.set_num_threads(1)
+    seed_everything(seed)
+    _WORKER["env"] = PushTEnv(resolution=resolution, render=True)
+    _WORKER["controller"] = build(spec)
+
+
+def _run_in_worker(
+    i: int, pair: dict[str, Any], goal_frame: np.ndarray, budget: int
+) -> dict[str, Any]:
+    rec = _episode_of_pair(_WORKER["env"], _WORKER["controller"], pair, goal_frame, budget)
+    return _record(i, pair, rec)
+
+
+MIN_PAIRS_PER_WORKER = 4
+"""Fewer pairs than this per worker run in fewer workers: starting a worker (spawn, import torch
+and the simulator, load the models) costs seconds, more than a few cheap episodes."""
+
+
+def worker_count(requested: int, n_pairs: int, min_pairs: int = MIN_PAIRS_PER_WORKER) -> int:
+    """Worker processes actually used: ``requested``, at most one per CPU core and one per
+    ``min_pairs`` pairs."""
+    by_pairs = max(1, n_pairs // max(1, int(min_pairs)))
+    return max(1, min(int(requested), by_pairs, os.cpu_count() or 1))
+
+
+def run_episodes_parallel(
+    build: Callable[[Any], Controller],
+    spec: Any,
+    resolution: int,
+    pairs: list[dict[str, Any]],
+    goal_frames: np.ndarray,
+    budget: int,
+    workers: int,
+    seed: int = 0,
+    desc: str = "eval",
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Evaluate every pair over ``workers`` processes; records come back in pair order.
+
+    Each worker (started with ``spawn``: no torch state is forked) runs torch with one thread,
+    seeds every RNG with ``seed`` like the sequential path, builds its own env and its own
+    controller once with ``build(spec)`` (``build`` a module-level function and ``spec``
+    picklable), then takes pairs one at a time, so slow and fast episodes balance out.
+    ``workers <= 1`` runs the sequential :func:`run_episodes` in this process with the same
+    settings (one torch thread, seeded), which gives identical records.
+    """
+    n = worker_count(workers, len(pairs), min_pairs=1)
+    if n <= 1:
+        torch.set_num_threads(1)
+        seed_everything(seed)
+        with PushTEnv(resolution=resolution) as env:
+            return run_episodes(env, build(spec), pairs, goal_frames, budget, desc, progress)
+    ctx = multiprocessing.get_context("spawn")
+    records: list[dict[str, Any] | None] = [None] * len(pairs)
+    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
+                             initargs=(build, spec, resolution, seed)) as pool:
+        futures = [pool.submit(_run_in_worker, i, pair, goal_frames[i], budget)
+                   for i, pair in enumerate(pairs)]
+        for fut in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({n} workers)",
+                        disable=not progress):
+            rec = fut.result()
+            records[rec["index"]] = rec
+    return records  # type: ignore[return-value]

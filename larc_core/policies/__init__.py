@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from larc_core.policies.base import ActionStats, LatentPolicy
 from larc_core.policies.chunk import ChunkConfig, ChunkPolicy
+from larc_core.policies.gc_idm import GCIDMConfig, GCIDMPolicy
 from larc_core.policies.idm import IDMConfig, IDMPolicy
 
-POLICY_REGISTRY: dict[str, type[LatentPolicy]] = {"idm": IDMPolicy, "chunk": ChunkPolicy}
+POLICY_REGISTRY: dict[str, type[LatentPolicy]] = {
+    "idm": IDMPolicy,
+    "chunk": ChunkPolicy,
+    "gc_idm": GCIDMPolicy,
+}
 """Backbone name -> policy class; each class names its config dataclass as ``config_class``."""
 
 
@@ -27,6 +32,8 @@ __all__ = [
     "ActionStats",
     "ChunkConfig",
     "ChunkPolicy",
+    "GCIDMConfig",
+    "GCIDMPolicy",
     "IDMConfig",
     "IDMPolicy",
     "LatentPolicy",

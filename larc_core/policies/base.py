@@ -59,20 +59,36 @@ def mlp(in_dim: int, hidden: int, out_dim: int, depth: int, dropout: float = 0.0
 class LatentPolicy(nn.Module):
     """Base class: (z_t, z_goal) -> chunk of normalised actions.
 
-    Subclasses set ``chunk_len`` and implement :meth:`forward`.
+    Subclasses set ``chunk_len`` and implement :meth:`forward`. A policy that also reads the
+    number of env steps left to reach the goal sets ``uses_horizon = True`` and takes it as a
+    third argument ``remaining`` (B,); trainers and controllers pass it only to such policies.
     """
 
     chunk_len: int
     action_dim: int = 2
+    uses_horizon: bool = False
+    """True when :meth:`forward` needs ``remaining`` (B,), the env steps left to the goal."""
 
     def forward(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """Map latents (B, D) and goal latents (B, D) to normalised actions (B, K, A)."""
         raise NotImplementedError
 
+    def predict(
+        self, z: torch.Tensor, z_goal: torch.Tensor, remaining: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Normalised actions (B, K, A); ``remaining`` (B,) reaches only horizon policies."""
+        if self.uses_horizon:
+            return self(z, z_goal, remaining)
+        return self(z, z_goal)
+
     @torch.no_grad()
-    def act(self, z: torch.Tensor, z_goal: torch.Tensor, stats: ActionStats) -> torch.Tensor:
-        """Raw relative actions (B, K, A) for latents (B, D) and goals (B, D), in eval mode."""
-        return stats.denormalize(self(z, z_goal))
+    def act(
+        self, z: torch.Tensor, z_goal: torch.Tensor, stats: ActionStats,
+        remaining: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Raw relative actions (B, K, A) for latents (B, D) and goals (B, D), in eval mode;
+        ``remaining`` (B,) env steps to the goal is required by horizon policies only."""
+        return stats.denormalize(self.predict(z, z_goal, remaining))
 
 
 def goal_features(z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,23 @@ from larc_core.io import ArtifactError
 COLUMNS = [
     "method", "label", "seed", "offset", "budget", "n_episodes", "successes", "success_rate",
     "policy_forward_median_ms", "policy_forward_mean_ms", "control_step_median_ms",
-    "pairs_sha256", "median_block_displacement",
+    "env_steps_per_decision", "pairs_sha256", "pair_list", "median_block_displacement",
 ]
+
+
+def pair_list_key(path: Path, episodes: list[dict]) -> str:
+    """The (start row, goal row) list an evaluation file's episodes ran, in order, as a
+    string key: rows compared on it provably ran the same pairs.
+
+    Raises:
+        ArtifactError: an episode record lacks its start or goal row.
+    """
+    try:
+        return " ".join(f"{int(e['start_row'])}-{int(e['goal_row'])}" for e in episodes)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(
+            f"evaluation file {path}: an episode record lacks start_row/goal_row ({exc})"
+        ) from exc
 
 
 def load_results(paths: list[str | Path]) -> pd.DataFrame:
@@ -49,8 +64,14 @@ def load_results(paths: list[str | Path]) -> pd.DataFrame:
                 "policy_forward_median_ms": lat.get("policy_forward", {}).get("median_ms", nan),
                 "policy_forward_mean_ms": lat.get("policy_forward", {}).get("mean_ms", nan),
                 "control_step_median_ms": lat.get("control_step", {}).get("median_ms", nan),
+                # env steps one decision yields: a CEM plan many, a policy forward its
+                # executed chunk (older files lack the field: their execute_chunk_size)
+                "env_steps_per_decision": int(
+                    lat.get("env_steps_per_decision", doc.get("execute_chunk_size", 1))
+                ),
                 "median_block_displacement": doc.get("median_block_displacement", nan),
                 "pairs_sha256": doc["pairs_sha256"],
+                "pair_list": pair_list_key(path, episodes),
             }
         )
     df = pd.DataFrame(rows, columns=COLUMNS)
@@ -79,8 +100,34 @@ SUMMARY_COLUMNS = [
     "method", "label", "offset", "budget", "n_seeds", "seeds", "n_episodes", "successes",
     "success_rate_mean", "success_rate_std", "success_rate_min", "success_rate_max",
     "wilson_low", "wilson_high", "policy_forward_median_ms", "policy_forward_mean_ms",
-    "control_step_median_ms", "pairs_sha256", "median_block_displacement",
+    "control_step_median_ms", "env_steps_per_decision", "pairs_sha256",
+    "median_block_displacement",
 ]
+
+
+def check_same_pairs(df: pd.DataFrame) -> None:
+    """Every row of one offset must have run the identical start/goal pairs (same pairs file
+    and the same episode list), so the rows of the table compare like with like. A row may run
+    only the first pairs of that list (``planner.n_pairs`` for the CEM rows).
+
+    Raises:
+        ArtifactError: naming the offset and the methods whose pairs differ.
+    """
+    for offset, g in df.groupby("offset", sort=True):
+        full = max(g["pair_list"], key=len) + " "
+        prefix = g["pair_list"].map(lambda k: full if full.startswith(k + " ") else k)
+        for col, what in (("pairs_sha256", "pair files"), ("pair_list", "start/goal pairs")):
+            if (prefix if col == "pair_list" else g[col]).nunique() > 1:
+                groups = [
+                    ", ".join(f"{r.method}" + (f" seed {r.seed}" if r.seed >= 0 else "")
+                              for r in sub.itertuples())
+                    for _, sub in g.groupby(col, sort=False)
+                ]
+                raise ArtifactError(
+                    f"offset {offset}: the rows were evaluated on different {what}: "
+                    + " | ".join(groups) + "; evaluate every method on the same "
+                    "results/eval/pairs_h<offset>.json"
+                )
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +135,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     standard deviation, min, max) and a Wilson 95% interval over all episodes of all seeds.
 
     Raises:
-        ArtifactError: the seeds of one cell were evaluated on different pair files.
+        ArtifactError: the seeds of one cell, or the rows of one offset, were evaluated on
+            different pair files or start/goal pairs.
     """
     rows = []
     for (method, offset), g in df.groupby(["method", "offset"], sort=False):
@@ -96,6 +144,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
             raise ArtifactError(
                 f"{method} at offset {offset}: the seeds were evaluated on different pair files"
             )
+    check_same_pairs(df)
+    for (method, offset), g in df.groupby(["method", "offset"], sort=False):
         k, n = int(g.successes.sum()), int(g.n_episodes.sum())
         lo, hi = wilson_interval(k, n)
         rates = g.success_rate
@@ -111,6 +161,7 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
             "policy_forward_median_ms": float(g.policy_forward_median_ms.median()),
             "policy_forward_mean_ms": float(g.policy_forward_mean_ms.mean()),
             "control_step_median_ms": float(g.control_step_median_ms.median()),
+            "env_steps_per_decision": int(g.env_steps_per_decision.iloc[0]),
             "pairs_sha256": g.pairs_sha256.iloc[0],
             "median_block_displacement": g.median_block_displacement.iloc[0],
         })

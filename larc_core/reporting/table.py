@@ -21,20 +21,37 @@ def _cell(r: pd.Series) -> str:
     return f"{mean}{spread} ({r.successes}/{r.n_episodes}, CI {ci})"
 
 
+def _ms(x: float) -> str:
+    return f"{x:.3f} ms" if x < 10 else f"{x:.0f} ms"
+
+
+def _latency_cell(sub: pd.DataFrame) -> str:
+    """Median time of one decision; when a decision yields several env steps (a CEM plan),
+    also its time per env step: ``2103 ms / plan of 25 steps (84.1 ms/step)``."""
+    lat = sub["policy_forward_median_ms"].median()
+    if pd.isna(lat):
+        return "-"
+    steps = int(sub["env_steps_per_decision"].iloc[0])
+    if steps <= 1:
+        return _ms(lat)
+    what = "plan" if METHODS[sub["method"].iloc[0]].planned else "decision"
+    return f"{_ms(lat)} / {what} of {steps} steps ({_ms(lat / steps)}/step)"
+
+
 def render_table(summary: pd.DataFrame) -> str:
     """Markdown table from :func:`summarize` rows: Method | seeds | h<offset>... | latency."""
     offsets = sorted(summary["offset"].unique())
     order = [m for m in METHODS if m in set(summary["method"])]
-    header = ["Method", "seeds"] + [f"h{o}" for o in offsets] + ["latency (policy, median)"]
+    header = ["Method", "seeds"] + [f"h{o}" for o in offsets] + ["latency (decision, median)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for m in order:
-        sub = summary[summary["method"] == m].set_index("offset")
+        sub = summary[summary["method"] == m].set_index("offset", drop=False)
         cells = [METHODS[m].label, str(int(sub.n_seeds.max())) if METHODS[m].learned else "-"]
         cells += [_cell(sub.loc[o]) if o in sub.index else "-" for o in offsets]
-        lat = sub["policy_forward_median_ms"].median()
-        cells.append("-" if pd.isna(lat) else f"{lat:.3f} ms")
+        cells.append(_latency_cell(sub))
         lines.append("| " + " | ".join(cells) + " |")
     per_seed = summary[summary.method.map(lambda k: METHODS[k].learned)]
+    planned = summary.method.map(lambda k: METHODS[k].planned)
     n_pairs = (summary.n_episodes / summary.n_seeds).groupby(summary.offset).max()
     same_pairs = summary.groupby("offset")["pairs_sha256"].nunique().eq(1).all()
     notes = [
@@ -45,6 +62,12 @@ def render_table(summary: pd.DataFrame) -> str:
         "Per-seed numbers: table.csv.",
         "Start/goal pairs per offset: " + ", ".join(f"h{o}: {int(n_pairs[o])}" for o in offsets)
         + (" (the identical pairs for every method and seed)." if same_pairs else "."),
+        *(
+            [f"{METHODS[m].label}: the first {int(g.n_episodes.min())} of those pairs "
+             "(planner.n_pairs: a CEM plan costs seconds on a CPU core)."
+             for m, g in summary.groupby("method", sort=False)
+             if (g.n_episodes / g.n_seeds).min() < n_pairs[g.offset].min()]
+        ),
         "Median start-to-goal block displacement: "
         + ", ".join(
             f"h{o}: {summary[summary.offset == o].median_block_displacement.median():.0f} px"
@@ -54,10 +77,18 @@ def render_table(summary: pd.DataFrame) -> str:
         "Sanity rows (no training, so no seeds): No-op holds the agent still; Replay replays the "
         "recorded actions open loop from the start state (velocities reset to zero), then holds "
         "still.",
-        "Latency: batch-1 policy forward on the latent (after warm-up), median over the "
-        "eval rule's timed calls and seeds; see results/eval/<method>/*.json for the full control "
-        "step (encode frame + policy).",
+        "Latency: one decision at batch 1 on the eval machine (after warm-up), median over the "
+        "eval rule's timed calls and seeds: a policy forward on the latent for the policies, a "
+        "whole CEM plan for the planner rows (its time per env step divides the plan by the env "
+        "steps executed from it). Timings taken while other jobs ran; results/latency.md times "
+        "every method side by side in one process.",
     ]
+    if planned.any():
+        notes.insert(-1, (
+            "CEM rows: LeWM's planner on the same frozen world model (no training, one "
+            "evaluation seed), committing 5 action blocks (25 env steps) per plan or re-planning "
+            "every block (5 env steps)."
+        ))
     if per_seed.empty:
         notes.pop(2)
     return "\n".join(lines + notes) + "\n"
@@ -66,7 +97,7 @@ def render_table(summary: pd.DataFrame) -> str:
 def table_frame(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """``table.csv``: one ``row=seed`` line per evaluation file and one ``row=mean`` line per
     method x offset (seed -1: an untrained method)."""
-    seeds = df.assign(row="seed")
+    seeds = df.drop(columns=["pair_list"], errors="ignore").assign(row="seed")
     means = summary.rename(columns={"success_rate_mean": "success_rate"}).assign(row="mean")
     return pd.concat([seeds, means], ignore_index=True)[
         ["row"] + [c for c in dict.fromkeys(list(seeds.columns) + list(means.columns)) if c != "row"]

@@ -1,7 +1,8 @@
-"""Train LARC policies on the latent cache: IDM, Chunk, and Chunk + WM-FT.
+"""Train policies on the latent cache: LARC-IDM, Chunk, Chunk + WM-FT, and the GC-IDM baseline.
 
-``train_policy`` is the one entry point for the three training rules. WM-FT starts from the
-Chunk checkpoint and adds the rollout-consistency loss through the frozen world model.
+``train_policy`` is the one entry point for the training rules. WM-FT starts from the Chunk
+checkpoint and adds the rollout-consistency loss through the frozen world model. GC-IDM is
+also given each example's true remaining steps to the goal: the sampled goal offset h.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from larc_core.world_model import load_latent_cache, load_world_model
 
 log = get_logger("policy")
 
-STAGES = ("idm", "chunk", "wm_ft")
+STAGES = ("idm", "chunk", "wm_ft", "gc_idm")
 
 
 def _train_actions(demo: DemoFile) -> np.ndarray:
@@ -58,7 +59,7 @@ def train_policy(
     """Train one policy stage and write its checkpoint folder.
 
     Args:
-        stage: ``idm``, ``chunk`` or ``wm_ft``.
+        stage: ``idm``, ``chunk``, ``wm_ft`` or ``gc_idm``.
         policy_cfg: backbone config values (hidden_dim, depth, chunk_len...); ignored for
             ``wm_ft``, which inherits the Chunk checkpoint's config.
         train_cfg: steps, batch_size, lr, weight_decay, smooth_weight, and for ``wm_ft``
@@ -123,7 +124,9 @@ def train_policy(
     def losses_for(batch) -> dict[str, torch.Tensor]:
         z, zg = batch.z.to(dev), batch.z_goal.to(dev)
         target = stats.normalize(batch.actions.to(dev))
-        pred = policy(z, zg)
+        # Horizon policies (GC-IDM) also read the goal offset h = steps left to the goal; the
+        # others ignore it, so their computation (and every random draw) is unchanged.
+        pred = policy.predict(z, zg, batch.offsets.to(dev))
         out = {"bc": bc_loss(pred, target), "smooth": smoothness_loss(pred)}
         total = bc_w * out["bc"] + smooth_w * out["smooth"]
         if stage == "wm_ft":

@@ -27,7 +27,8 @@ class GoalBatch:
     z_future: torch.Tensor
     """(B, D) latent K rows after the start (end of the chunk)."""
     offsets: torch.Tensor
-    """(B,) goal offsets h in env steps."""
+    """(B,) goal offsets h in env steps: the recorded steps left to the goal, which a horizon
+    policy (GC-IDM) reads as its remaining-steps input."""
 
 
 class HindsightSampler:

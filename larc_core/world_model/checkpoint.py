@@ -51,8 +51,8 @@ def read_world_model_file(path: str | os.PathLike) -> dict[str, Any]:
             k.startswith("encoder.") for k in payload
         ):
             hint = (" (this looks like a plain LeWM state dict: load it with "
-                    "larc_core.world_model.load_lewm_weights into WorldModel(WorldModelConfig."
-                    "paper()))")
+                    "larc_core.world_model.load_lewm_world_model, or convert it once with "
+                    "import_lewm_checkpoint, which also fits the action statistics)")
         raise ArtifactError(
             f"{_WHAT} {path} has format {found!r}, expected {FORMAT!r}{hint}"
         )

@@ -63,7 +63,10 @@ class WorldModelConfig:
     """
 
     image_size: int = 64
-    """Square frame side in pixels; ``encode`` rejects frames of any other size."""
+    """Square frame side in pixels the encoder runs at."""
+    resize_input: bool = False
+    """Resize frames of any other size to ``image_size`` inside ``encode`` (antialiased
+    bilinear, as LeWM's preprocessing does); False rejects them with an error instead."""
     encoder: str = "cnn"
     """Image encoder: ``"cnn"`` (small, CPU default) or ``"vit"`` (HF-ViT layout, paper size)."""
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
@@ -104,6 +107,10 @@ class WorldModelConfig:
     def __post_init__(self) -> None:
         if isinstance(self.cnn_channels, list):  # YAML/JSON lists -> the hashable tuple form
             object.__setattr__(self, "cnn_channels", tuple(self.cnn_channels))
+        if not isinstance(self.resize_input, bool):
+            raise WorldModelConfigError(
+                f"resize_input must be true or false, got {self.resize_input!r}"
+            )
         if self.encoder not in ("cnn", "vit"):
             raise WorldModelConfigError(f"encoder must be 'cnn' or 'vit', got {self.encoder!r}")
         for name in ("image_size", "vit_patch", "vit_hidden", "vit_layers", "vit_heads",
@@ -162,9 +169,12 @@ class WorldModelConfig:
 
     @classmethod
     def paper(cls) -> WorldModelConfig:
-        """Exact LeWM PushT sizes (ViT-tiny/14 at 224 px, 6-block predictor, 18.03 M params)."""
+        """Exact LeWM PushT sizes (ViT-tiny/14 at 224 px, 6-block predictor, 18.03 M params).
+
+        Frames of another size are resized to 224 px by ``encode``, as LeWM's wrapper does.
+        """
         return cls(
-            image_size=224, encoder="vit", vit_patch=14, vit_hidden=192, vit_layers=12,
+            image_size=224, resize_input=True, encoder="vit", vit_patch=14, vit_hidden=192, vit_layers=12,
             vit_heads=3, vit_mlp=768, latent_dim=192, projector_hidden=2048, action_dim=2,
             frameskip=5, action_embed_hidden=768, history=3, depth=6, heads=16, head_dim=64,
             mlp_dim=2048, dropout=0.1,

@@ -303,7 +303,8 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
                        latents_path: str | os.PathLike, out_md: str | os.PathLike,
                        out_json: str | os.PathLike, out_png: str | os.PathLike, *,
                        max_windows: int = 512, rollout_blocks: int = 10, seed: int = 0,
-                       progress: bool = True) -> dict[str, Any]:
+                       progress: bool = True, device: str | torch.device = "cpu",
+                       ) -> dict[str, Any]:
     """Measure prediction, rollout and probe health of a world model on validation episodes.
 
     Args:
@@ -314,6 +315,7 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
         rollout_blocks: K, rollout horizon in action blocks.
         seed: drives every subsample; same inputs + seed give the same numbers.
         progress: tqdm bars on stderr.
+        device: ``cpu``, ``cuda``, ``auto`` or a torch device for the model's predictions.
 
     Returns:
         The dict written to ``out_json``.
@@ -331,7 +333,7 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
     demo_path, world_model_path = Path(demo_path), Path(world_model_path)
     latents_path, out_md, out_png = Path(latents_path), Path(out_md), Path(out_png)
     sha = world_model_fingerprint(world_model_path)
-    model = load_world_model(world_model_path)
+    model = load_world_model(world_model_path, device=device)
     cfg = model.cfg
     demo = DemoFile(demo_path)
     cache = load_latent_cache(latents_path, expected_wm_sha256=sha,

@@ -108,18 +108,32 @@ class WorldModel(nn.Module):
                 f"encode expects frames shaped (B, T, H, W, 3) or (B, H, W, 3), got "
                 f"{tuple(frames.shape)}"
             )
-        if frames.shape[-3] != s or frames.shape[-2] != s:
+        if (frames.shape[-3] != s or frames.shape[-2] != s) and not self.cfg.resize_input:
             raise ValueError(
                 f"frame resolution {frames.shape[-3]}x{frames.shape[-2]} does not match the world"
-                f" model's image_size {s}x{s}; render/record data at {s} px or use a world model "
-                f"trained at {frames.shape[-3]} px"
+                f" model's image_size {s}x{s}; render/record data at {s} px, use a world model "
+                f"trained at {frames.shape[-3]} px, or set resize_input in its config"
             )
+
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        """Raw uint8 HWC frames ``(N, H, W, 3)`` -> the encoder's input ``(N, 3, S, S)``.
+
+        Scales to [0, 1], resizes to S = ``cfg.image_size`` when ``cfg.resize_input`` and the
+        frames are another size (antialiased bilinear), and applies ImageNet normalisation.
+        """
+        x = frames.to(self.device).permute(0, 3, 1, 2).contiguous().float() / 255.0
+        s = self.cfg.image_size
+        if x.shape[-2:] != (s, s):
+            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False,
+                              antialias=True)
+        return (x - self.pixel_mean) / self.pixel_std
 
     def encode(self, frames: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Encode raw frames into latents.
 
         Args:
-            frames: uint8 ``(B, T, H, W, 3)`` or ``(B, H, W, 3)`` HWC pixels (any device).
+            frames: uint8 ``(B, T, H, W, 3)`` or ``(B, H, W, 3)`` HWC pixels (any device);
+                H = W = ``cfg.image_size``, or any size when ``cfg.resize_input``.
 
         Returns:
             float32 latents ``(B, T, D)`` or ``(B, D)`` on the model's device.
@@ -127,8 +141,7 @@ class WorldModel(nn.Module):
         frames = torch.as_tensor(frames)
         self._check_frames(frames)
         lead = frames.shape[:-3]
-        x = frames.to(self.device).reshape(-1, *frames.shape[-3:]).permute(0, 3, 1, 2)
-        x = (x.contiguous().float() / 255.0 - self.pixel_mean) / self.pixel_std
+        x = self.preprocess(frames.reshape(-1, *frames.shape[-3:]))
         z = self.projector(self.encoder(x))
         return z.reshape(*lead, -1)
 

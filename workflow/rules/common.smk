@@ -1,13 +1,19 @@
 # Shared helpers: config validation, which artifacts are linked, and path functions.
+import os
 from pathlib import Path
 
 from snakemake.utils import validate
 
 from larc_core import paths
-from larc_core.artifacts import ARTIFACTS, find_artifacts
+from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
 from larc_core.config import check_config
 from larc_core.methods import METHODS
+from larc_core.planning import planner_settings
 
+
+# Jobs inherit this: idle OpenMP threads sleep instead of spinning, so torch jobs sharing few
+# cores (`--cores 8` on a small machine) do not burn each other's CPU at every barrier.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config, source="workflow config")
@@ -19,7 +25,10 @@ EVAL_METHODS = config["eval"]["methods"]
 EVAL_OFFSETS = [int(o) for o in config["eval"]["offsets"]]
 SEEDS = [int(s) for s in config["seeds"]]
 TRAINED_METHODS = [m for m in EVAL_METHODS if METHODS[m].learned]
-REFERENCE_METHODS = [m for m in EVAL_METHODS if not METHODS[m].learned]
+REFERENCE_METHODS = [m for m in EVAL_METHODS if not (METHODS[m].learned or METHODS[m].planned)]
+PLANNER_METHODS = [m for m in EVAL_METHODS if METHODS[m].planned]
+# CEM settings per planner row, validated at parse time (a bad value fails before any job).
+PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANNER_METHODS}
 GPU = 0 if config["device"] == "cpu" else 1
 
 
@@ -30,12 +39,13 @@ wildcard_constraints:
 
 
 def world_model_path():
-    """The linked published checkpoint if one was given, else the one this workflow trains."""
-    return ARTIFACTS["world_model"].target if "world_model" in LINKED else paths.WORLD_MODEL
+    """The linked published checkpoint, converted by import_world_model, if one was given;
+    else the one this workflow trains."""
+    return IMPORTED_WORLD_MODEL if "world_model" in LINKED else paths.WORLD_MODEL
 
 
 def linked_targets():
-    return [ARTIFACTS[k].target for k in LINKED]
+    return [link_target(k, src) for k, src in LINKED.items()]
 
 
 def policy_dir(stage, seed):
@@ -48,9 +58,12 @@ def policy_dir(stage, seed):
 
 def eval_inputs(wildcards):
     """Data and pairs for every method; world model and the seed's checkpoint for the LARC
-    policies (the No-op and Replay sanity rows need neither, and have no seed)."""
+    policies; the world model for the planner rows (the No-op and Replay sanity rows need
+    neither, and have no seed)."""
     inputs = {"h5": paths.DEMOS, "pairs": paths.PAIRS.format(offset=wildcards.offset)}
     method = METHODS[wildcards.method]
+    if method.planned:
+        inputs["world_model"] = world_model_path()
     if method.learned:
         folder = policy_dir(method.stage, wildcards.seed)
         inputs["world_model"] = world_model_path()
@@ -60,10 +73,29 @@ def eval_inputs(wildcards):
 
 
 def eval_files():
-    """Every result the table reads: trained methods per seed and offset, the others per offset."""
+    """Every result the table reads: trained methods per seed and offset, the others (sanity
+    and planner rows) per offset."""
     return expand(
         paths.EVAL, method=TRAINED_METHODS, seed=SEEDS, offset=EVAL_OFFSETS
-    ) + expand(paths.EVAL_REFERENCE, method=REFERENCE_METHODS, offset=EVAL_OFFSETS)
+    ) + expand(
+        paths.EVAL_REFERENCE, method=REFERENCE_METHODS + PLANNER_METHODS, offset=EVAL_OFFSETS
+    )
+
+
+def latency_inputs(wildcards):
+    """Data, the first offset's pairs (start frame and goal image), the world model, the first
+    seed's checkpoint of every LARC policy, and every evaluation file (for the success axis)."""
+    inputs = {
+        "h5": paths.DEMOS,
+        "pairs": paths.PAIRS.format(offset=EVAL_OFFSETS[0]),
+        "world_model": world_model_path(),
+        "evals": eval_files(),
+    }
+    for m in TRAINED_METHODS:
+        folder = policy_dir(METHODS[m].stage, SEEDS[0])
+        inputs[f"backbone_{m}"] = f"{folder}/shared_policy_backbone.pt"
+        inputs[f"stats_{m}"] = f"{folder}/action_stats.pt"
+    return inputs
 
 
 def policy_params(stage):
@@ -88,6 +120,9 @@ TRAIN_LOGS.update(
         if not (stage == "chunk" and "chunk_backbone" in LINKED)
     }
 )
+# Baselines are trained (and plotted) only when evaluated.
+if "gc_idm" in EVAL_METHODS:
+    TRAIN_LOGS["gc_idm"] = [f"{paths.policy_dir('gc_idm', s)}/train_log.jsonl" for s in SEEDS]
 
 
 wildcard_constraints:
@@ -106,6 +141,7 @@ def benchmark_files():
     if "latents" not in LINKED:
         files.append("results/benchmarks/cache_latents.tsv")
     stages = ["idm", "wm_ft"] + ([] if "chunk_backbone" in LINKED else ["chunk"])
+    stages += ["gc_idm"] if "gc_idm" in EVAL_METHODS else []
     files += expand("results/benchmarks/train_{stage}_seed{seed}.tsv", stage=stages, seed=SEEDS)
     files.append("results/benchmarks/world_model_health.tsv")
     files += expand(
@@ -113,7 +149,7 @@ def benchmark_files():
         method=TRAINED_METHODS, seed=SEEDS, offset=EVAL_OFFSETS,
     )
     files += expand(
-        "results/benchmarks/eval_{method}_h{offset}.tsv", method=REFERENCE_METHODS,
+        "results/benchmarks/eval_{method}_h{offset}.tsv", method=REFERENCE_METHODS + PLANNER_METHODS,
         offset=EVAL_OFFSETS,
     )
     return files

@@ -33,7 +33,8 @@ rule eval:
     params:
         **EVAL_PARAMS,
         seed=lambda wc: int(wc.seed),
-    threads: 1
+    # Worker processes the episodes are spread over (one torch thread each; same records).
+    threads: 2
     resources:
         mem_mb=2000,
     log:
@@ -65,7 +66,38 @@ rule eval_reference:
     benchmark:
         "results/benchmarks/eval_{method}_h{offset}.tsv"
     wildcard_constraints:
-        method="|".join(m for m in METHODS if not METHODS[m].learned),
+        method="|".join(m for m in METHODS if not (METHODS[m].learned or METHODS[m].planned)),
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule eval_planner:
+    """Evaluate one CEM planner row (LeWM's planner on the frozen world model) at one goal
+    offset: no training, so no seeds; its candidate draws are seeded from eval.seed per pair."""
+    input:
+        unpack(eval_inputs),
+    output:
+        result=paths.EVAL_REFERENCE,
+    params:
+        planner=lambda wc: PLANNER_SETTINGS[wc.method],
+        latency_warmup=config.get("planner", {}).get("latency_warmup", 1),
+        latency_calls=config.get("planner", {}).get("latency_calls", 5),
+        eval_seed=config["eval"]["seed"],
+        n_pairs=config.get("planner", {}).get("n_pairs"),
+        device=config["device"],
+        seed=None,
+    # Worker processes the episodes are spread over (one torch thread each; same records).
+    threads: 2
+    resources:
+        mem_mb=3000,
+    log:
+        "logs/eval/{method}_h{offset}.log",
+    benchmark:
+        "results/benchmarks/eval_{method}_h{offset}.tsv"
+    wildcard_constraints:
+        method="|".join(m for m in METHODS if METHODS[m].planned),
     conda:
         "../../environment.yml"
     script:

@@ -1,5 +1,5 @@
 # Policy training on the latent cache, once per seed of `seeds` (checkpoints in
-# <stage dir>/seed{seed}/). The three rules share one script; the stage is a param.
+# <stage dir>/seed{seed}/). The rules share one script; the stage is a param.
 # One thread per training job: the policies are small MLPs that gain little from a second
 # thread, and several multi-threaded jobs on few cores (`--cores 8` on a 2-core machine) made
 # torch's worker threads spin against each other (measured: 1.4-2 s per step instead of 28 ms).
@@ -82,6 +82,32 @@ rule train_wm_ft:
         "logs/train_wm_ft/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_wm_ft_seed{seed}.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/train_policy.py"
+
+
+rule train_gc_idm:
+    """GC-IDM baseline: one action from (z_t, z_goal) and the steps left to the goal."""
+    input:
+        **POLICY_INPUT,
+    output:
+        backbone=f"{paths.POLICY_DIRS['gc_idm']}/seed{{seed}}/shared_policy_backbone.pt",
+        stats=f"{paths.POLICY_DIRS['gc_idm']}/seed{{seed}}/action_stats.pt",
+        train_log=f"{paths.POLICY_DIRS['gc_idm']}/seed{{seed}}/train_log.jsonl",
+    params:
+        stage="gc_idm",
+        policy=policy_params("gc_idm"),
+        seed=lambda wc: int(wc.seed),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        gpu=GPU,
+    log:
+        "logs/train_gc_idm/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_gc_idm_seed{seed}.tsv"
     conda:
         "../../environment.yml"
     script:
