@@ -113,6 +113,21 @@ def test_table_refuses_rows_on_different_pairs(tmp_path):
     assert not (tmp_path / "t.md").exists()
 
 
+def test_planner_row_may_run_the_first_pairs_only(tmp_path):
+    """planner.n_pairs: a CEM row on the first pairs of the same list is accepted and noted; a
+    row on other pairs (not a prefix) is still refused."""
+    a = _eval_file(tmp_path / "a.json", "larc_idm", "LARC-IDM", 25, [True, False, True], seed=0)
+    b = _eval_file(tmp_path / "b.json", "cem_commit5", "CEM (commit 5)", 25, [True, False])
+    write_table([a, b], tmp_path / "ok.md", tmp_path / "ok.csv")
+    table = (tmp_path / "ok.md").read_text()
+    assert "(1/2, CI" in table and "CEM (commit 5): the first 2 of those pairs" in table
+    doc = json.loads(b.read_text())
+    doc["episodes"] = doc["episodes"][1:]  # pairs 2-3: not the first ones
+    b.write_text(json.dumps(doc))
+    with pytest.raises(ArtifactError, match="different start/goal pairs"):
+        write_table([a, b], tmp_path / "t.md", tmp_path / "t.csv")
+
+
 def test_planner_latency_cell_gives_time_per_plan_and_per_env_step(tmp_path):
     cem = {"policy_forward": {"median_ms": 2000.0, "mean_ms": 2100.0},
            "control_step": {"median_ms": 2001.0, "mean_ms": 2101.0},

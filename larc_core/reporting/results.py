@@ -115,7 +115,7 @@ def check_same_pairs(df: pd.DataFrame) -> None:
     """
     for offset, g in df.groupby("offset", sort=True):
         full = max(g["pair_list"], key=len) + " "
-        prefix = g["pair_list"].map(lambda k: full if full.startswith(k + " ") else k)
+        prefix = g["pair_list"].map(lambda k, full=full: full if full.startswith(k + " ") else k)
         for col, what in (("pairs_sha256", "pair files"), ("pair_list", "start/goal pairs")):
             if (prefix if col == "pair_list" else g[col]).nunique() > 1:
                 groups = [
