@@ -33,7 +33,7 @@ POLICY_DIRS = ("larc_idm_backbone_latent", "larc_chunk_backbone_latent",
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     # --configfile takes several values: keep it last so targets are not swallowed.
     cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml"]
-    # The whole smoke run is about 60 jobs of 10-30 CPU seconds each on 2 cores (about 16 min
+    # The whole smoke run is about 60 jobs of 10-30 CPU seconds each on 2 cores (about 20 min
     # measured with the baseline rows): a generous limit, so only a hang fails here.
     res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=2700)
     if check and res.returncode != 0:
