@@ -7,19 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import build_tiny_latent_cache
 
-from larc_core.data import collect_demos
 from larc_core.evaluation.controller import LatentPolicyController
 from larc_core.methods import get_method
 from larc_core.policies import ActionStats, GCIDMPolicy, LatentPolicy, make_policy
 from larc_core.policies.checkpoint import load_policy, save_policy
 from larc_core.training import policy_train
-from larc_core.world_model import (
-    WorldModel,
-    WorldModelConfig,
-    build_latent_cache,
-    save_world_model,
-)
 
 CFG = {"latent_dim": 16, "hidden_dim": 32, "depth": 2, "horizon_dim": 8}
 
@@ -80,15 +74,7 @@ TRAIN = {"steps": 60, "batch_size": 32, "lr": 3e-3, "smooth_weight": 0.01, "chec
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
     root = tmp_path_factory.mktemp("gc_idm")
-    demos = root / "demos.h5"
-    collect_demos(demos, n_episodes=4, min_len=40, max_len=45, resolution=32, seed=3, workers=1,
-                  val_fraction=0.5, progress=False)
-    torch.manual_seed(0)
-    cfg = WorldModelConfig(image_size=32, cnn_channels=(8, 16), latent_dim=16,
-                           projector_hidden=32, action_embed_hidden=16, depth=1, heads=2,
-                           head_dim=8, mlp_dim=32)
-    save_world_model(WorldModel(cfg).eval(), root / "wm.pt", {})
-    build_latent_cache(demos, root / "wm.pt", root / "latents.pt", progress=False)
+    build_tiny_latent_cache(root)
     return root
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import build_tiny_latent_cache
 
-from larc_core.data import collect_demos
 from larc_core.io import ArtifactError
 from larc_core.policies.checkpoint import load_policy
 from larc_core.training import policy_train
 from larc_core.world_model import (
     WorldModel,
-    WorldModelConfig,
-    build_latent_cache,
     save_world_model,
 )
 
@@ -23,15 +21,7 @@ CHUNK = {"hidden_dim": 32, "depth": 1, "chunk_len": 10}
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
     root = tmp_path_factory.mktemp("policy")
-    demos = root / "demos.h5"
-    collect_demos(demos, n_episodes=4, min_len=40, max_len=45, resolution=32, seed=3, workers=1,
-                  val_fraction=0.5, progress=False)
-    torch.manual_seed(0)
-    cfg = WorldModelConfig(image_size=32, cnn_channels=(8, 16), latent_dim=16,
-                           projector_hidden=32, action_embed_hidden=16, depth=1, heads=2,
-                           head_dim=8, mlp_dim=32)
-    save_world_model(WorldModel(cfg).eval(), root / "wm.pt", {})
-    build_latent_cache(demos, root / "wm.pt", root / "latents.pt", progress=False)
+    cfg = build_tiny_latent_cache(root)
     other = WorldModel(cfg).eval()
     save_world_model(other, root / "other_wm.pt", {"note": "another model"})
     return root
