@@ -21,7 +21,7 @@ from larc_core.reporting.curves import (
     panel_keys,
     plot_training_curves,
 )
-from larc_core.reporting.runtime import read_benchmark, rule_for_job, write_runtime
+from larc_core.reporting.runtime import elapsed_span, read_benchmark, rule_for_job, write_runtime
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
@@ -154,10 +154,25 @@ def test_runtime_table_values_totals_and_rules(tmp_path):
     assert "| eval_pairs | 1 | 1.50 | 1.50 |" in text
     assert "Sum of wall times: 183.00 s (0:03:03) over 5 jobs" in text
     assert "upper bound" in text
+    assert "Sum of CPU times: 289.75 s (0:04:50)" in text
     assert text.index("| train_world_model |") < text.index("| collect_demos |")
     back = pd.read_csv(csv)
     assert back["wall_s"].sum() == pytest.approx(183.0)
     assert not list(tmp_path.glob(".runtime.*"))
+
+
+def test_elapsed_span_from_file_times(tmp_path):
+    """The span runs from the earliest start (file time minus wall) to the latest end."""
+    import os
+
+    a = _tsv(tmp_path / "train_world_model.tsv", [_bench_row(100.0, 10.0, 90.0)])
+    b = _tsv(tmp_path / "eval_larc_idm_h25.tsv", [_bench_row(30.0, 10.0, 20.0)])
+    os.utime(a, (1_000_100, 1_000_100))  # ran 1_000_000 .. 1_000_100
+    os.utime(b, (1_000_500, 1_000_500))  # ran 1_000_470 .. 1_000_500
+    md = tmp_path / "runtime.md"
+    df = write_runtime([a, b], md, rules=RULES)
+    assert elapsed_span(df) == pytest.approx(500.0)
+    assert "Elapsed: 500 s (0:08:20) from the first benchmarked job's start" in md.read_text()
 
 
 def test_rule_for_job():

@@ -194,6 +194,15 @@ def test_render_equals_gym_pusht_pixel_observation(env: PushTEnv) -> None:
     env.step_target(target)
     np.testing.assert_array_equal(env.render(), obs)
     raw.close()
+    # The fast byte copy against gym-pusht's own image path, over many poses and the sizes
+    # in use (smoke 32, default 64, LeWM 224, which is not a divisor of 512).
+    rng = np.random.default_rng(3)
+    for size in (32, 64, 96, 224):
+        with PushTEnv(resolution=size) as other:
+            other.reset_random(size)
+            for _ in range(40):
+                other.step_target(rng.uniform(WALL_LO, WALL_HI, size=2))
+                np.testing.assert_array_equal(other.render(), other._env._render(visualize=False))
     frame = env.render()
     assert frame.shape == (32, 32, 3) and frame.dtype == np.uint8
     with PushTEnv(resolution=32, render=False) as blind, pytest.raises(RuntimeError):

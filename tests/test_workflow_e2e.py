@@ -19,6 +19,7 @@ RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
+    "latency",
 ]
 SMOKE = yaml.safe_load((Path(__file__).parents[1] / "config/smoke.yaml").read_text())
 SEEDS = tuple(SMOKE["seeds"])
@@ -33,8 +34,8 @@ POLICY_DIRS = ("larc_idm_backbone_latent", "larc_chunk_backbone_latent",
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     # --configfile takes several values: keep it last so targets are not swallowed.
     cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml"]
-    # The whole smoke run is about 60 jobs of 10-30 CPU seconds each on 2 cores (about 20 min
-    # measured with the baseline rows): a generous limit, so only a hang fails here.
+    # The whole smoke run is about 50 jobs of 10-20 CPU seconds each (mostly importing torch),
+    # about 8 min on 2 cores: a generous limit, so only a hang fails here.
     res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=2700)
     if check and res.returncode != 0:
         logs = "\n".join(
@@ -53,10 +54,11 @@ def copy_workflow(repo: Path, dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, repo_root):
-    """Run the smoke workflow once for every test in this module."""
+    """Run the smoke workflow's default target (table, figures, latency) once for every test in
+    this module."""
     work = copy_workflow(repo_root, tmp_path_factory.mktemp("wf"))
-    dry = snakemake(work, "-n", "results/table.md", "results/figures/success_vs_offset.png")
-    snakemake(work, "--cores", "2", "results/table.md", "results/figures/success_vs_offset.png")
+    dry = snakemake(work, "-n")
+    snakemake(work, "--cores", "2")
     return work, dry.stdout + dry.stderr
 
 
@@ -182,7 +184,7 @@ def test_snakemake_report_holds_results(smoke_run):
         names = zf.namelist()
         html = zf.read(next(n for n in names if n.endswith("report.html"))).decode()
     for name in ("table.md", "success_vs_offset.png", "world_model.md", "runtime.md",
-                 "training_wm_ft.png"):
+                 "training_wm_ft.png", "latency.md", "latency_vs_success.png"):
         assert any(n.endswith(name) for n in names), name
     assert "LARC" in html and "goal-pose" in html
 
@@ -208,7 +210,7 @@ def test_forcing_one_rule_reruns_it_and_its_downstream_only(smoke_run):
     work, _ = smoke_run
     res = snakemake(work, "-n", "results/table.md", "--forcerun", "train_chunk")
     jobs = planned_jobs(res.stdout + res.stderr)
-    n_seeds, n_offsets = len(SEEDS), 3
+    n_seeds, n_offsets = len(SEEDS), len(OFFSETS)
     assert jobs == {
         "train_chunk": n_seeds, "train_wm_ft": n_seeds,
         "eval": 2 * n_seeds * n_offsets,  # LARC-Chunk and WM-FT, every seed and offset
@@ -346,7 +348,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     res = snakemake(dst, "-n", "results/table.md", ckpt)
     jobs = planned_jobs(res.stdout + res.stderr)
     assert jobs == {
-        "train_chunk": 1, "train_wm_ft": 1, "eval": 2 * 3,  # Chunk and WM-FT of seed 0
+        "train_chunk": 1, "train_wm_ft": 1, "eval": 2 * len(OFFSETS),  # Chunk, WM-FT of seed 0
         "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
     }, jobs
 
@@ -382,7 +384,7 @@ def test_same_seed_rebuilds_identical_artifacts(smoke_run, repo_root, tmp_path):
 
     work, _ = smoke_run
     again = copy_workflow(repo_root, tmp_path)
-    records = ["results/eval/larc_chunk_wm_ft/seed1_h25.json", "results/eval/larc_idm/seed0_h35.json"]
+    records = ["results/eval/larc_chunk_wm_ft/seed1_h25.json", "results/eval/larc_idm/seed0_h50.json"]
     snakemake(again, "--cores", "2", *records)
 
     first, second = _h5_datasets(work / "data/pusht_expert_train.h5"), _h5_datasets(

@@ -17,9 +17,11 @@ import os
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+import cv2  # noqa: E402
 import gym_pusht.envs  # noqa: E402, F401  (imported for its side effect: registers PushT-v0)
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
+import pygame  # noqa: E402
 from pymunk.vec2d import Vec2d  # noqa: E402
 
 ENV_ID = "gym_pusht/PushT-v0"
@@ -163,10 +165,19 @@ class PushTEnv:
 
     # -- pixels ----------------------------------------------------------------------------
     def render(self) -> np.ndarray:
-        """(resolution, resolution, 3) uint8 HWC frame, identical to gym-pusht's pixel obs."""
+        """(resolution, resolution, 3) uint8 HWC frame, identical to gym-pusht's pixel obs.
+
+        gym-pusht's own ``_get_img`` copies the 512 x 512 surface through a strided
+        ``surfarray`` view (about 6 ms, most of an evaluation step); reading the surface's bytes
+        row-major gives the same HWC array in a third of the time, and the same ``cv2.resize``
+        call then yields the same pixels (tested against gym-pusht's observation).
+        """
         if not self.render_enabled:
             raise RuntimeError("PushTEnv was created with render=False; it cannot render frames")
-        return self._env._render(visualize=False)
+        screen = self._env._draw()
+        w, h = screen.get_size()
+        hwc = np.frombuffer(pygame.image.tobytes(screen, "RGB"), dtype=np.uint8).reshape(h, w, 3)
+        return cv2.resize(hwc, (self.resolution, self.resolution))
 
     # -- lifetime --------------------------------------------------------------------------
     def close(self) -> None:

@@ -14,7 +14,7 @@ from larc_core.io import ArtifactError, atomic_write_text
 COLUMN_MAP = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb", "max_vms": "max_vms_mb",
               "io_in": "io_in_mb", "io_out": "io_out_mb", "mean_load": "mean_load"}
 COLUMNS = ["job", "rule", "wall_s", "cpu_s", "max_rss_mb", "max_vms_mb", "io_in_mb",
-           "io_out_mb", "mean_load", "n_repeats", "file"]
+           "io_out_mb", "mean_load", "n_repeats", "end_time", "file"]
 NA_VALUES = ["-"]  # in addition to pandas' defaults ("NA", "nan", "", ...)
 
 
@@ -88,12 +88,15 @@ def read_benchmark(path: str | Path) -> dict[str, float | int]:
 def load_runtimes(
     benchmark_files: list[str | Path], rules: list[str] | None = None
 ) -> pd.DataFrame:
-    """One row per benchmark file (job = file stem), sorted by wall time, longest first."""
+    """One row per benchmark file (job = file stem), sorted by wall time, longest first.
+
+    ``end_time`` is the file's modification time (Snakemake writes it as the job ends).
+    """
     rows = []
     for path in benchmark_files:
         job = Path(path).stem
         rows.append({"job": job, "rule": rule_for_job(job, rules), **read_benchmark(path),
-                     "file": str(path)})
+                     "end_time": Path(path).stat().st_mtime, "file": str(path)})
     df = pd.DataFrame(rows, columns=COLUMNS)
     return df.sort_values(["wall_s", "job"], ascending=[False, True]).reset_index(drop=True)
 
@@ -114,8 +117,18 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
+def elapsed_span(df: pd.DataFrame) -> float:
+    """Seconds from the earliest job start (end time minus wall time) to the latest job end."""
+    return float(df["end_time"].max() - (df["end_time"] - df["wall_s"]).min())
+
+
+def _hms(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
 def render_runtime(df: pd.DataFrame) -> str:
-    """Markdown: per-job table, per-rule summary and the sum of wall times."""
+    """Markdown: per-job table, per-rule summary, the sum of wall and CPU times and the elapsed
+    span of the benchmarked jobs."""
     lines = ["# Runtime (Snakemake benchmarks)", "", "## Jobs", "",
              "| job | rule | wall s | CPU s | max RSS MB |", "|---|---|---:|---:|---:|"]
     for r in df.itertuples():
@@ -127,11 +140,18 @@ def render_runtime(df: pd.DataFrame) -> str:
         lines.append(f"| {_cell(r.rule)} | {r.jobs} | {_num(r.total_wall_s)} "
                      f"| {_num(r.max_wall_s)} |")
     total = float(df["wall_s"].sum())
-    hms = str(datetime.timedelta(seconds=round(total)))
+    span = elapsed_span(df)
     lines += [
         "",
-        f"Sum of wall times: {total:.2f} s ({hms}) over {len(df)} jobs. Jobs may have run in "
-        "parallel, so this is an upper bound on the elapsed time, not the elapsed time.",
+        f"Sum of wall times: {total:.2f} s ({_hms(total)}) over {len(df)} jobs. Jobs may have "
+        "run in parallel, so this is an upper bound on the elapsed time, not the elapsed time.",
+        "",
+        f"Sum of CPU times: {float(df['cpu_s'].sum()):.2f} s ({_hms(float(df['cpu_s'].sum()))}).",
+        "",
+        f"Elapsed: {span:.0f} s ({_hms(span)}) from the first benchmarked job's start to the last "
+        "one's end (benchmark file times minus wall times). For a run from scratch this is the "
+        "run's duration less the short unbenchmarked jobs (pairs, table, figures); after a "
+        "partial rerun or a DVC restore it spans old and new files and means little.",
     ]
     repeated = df[df["n_repeats"] > 1]
     if len(repeated):

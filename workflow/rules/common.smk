@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from larc_core import paths
 from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
 from larc_core.config import check_config
+from larc_core.evaluation.rollout import MIN_PAIRS_PER_WORKER
 from larc_core.methods import METHODS
 from larc_core.planning import planner_settings
 
@@ -30,6 +31,19 @@ PLANNER_METHODS = [m for m in EVAL_METHODS if METHODS[m].planned]
 # CEM settings per planner row, validated at parse time (a bad value fails before any job).
 PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANNER_METHODS}
 GPU = 0 if config["device"] == "cpu" else 1
+
+
+def eval_threads(n_pairs, workers=2):
+    """Cores an evaluation job reserves: up to `workers` episode worker processes, but one per
+    MIN_PAIRS_PER_WORKER pairs, so a small run does not hold a core its single worker never uses
+    (which would serialize the smoke run's evaluations on 2 cores)."""
+    return max(1, min(workers, int(n_pairs) // MIN_PAIRS_PER_WORKER))
+
+
+EVAL_THREADS = eval_threads(config["eval"]["n_episodes"])
+PLANNER_THREADS = eval_threads(
+    config.get("planner", {}).get("n_pairs") or config["eval"]["n_episodes"]
+)
 
 
 wildcard_constraints:

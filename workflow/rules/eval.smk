@@ -34,7 +34,7 @@ rule eval:
         **EVAL_PARAMS,
         seed=lambda wc: int(wc.seed),
     # Worker processes the episodes are spread over (one torch thread each; same records).
-    threads: 2
+    threads: EVAL_THREADS
     resources:
         mem_mb=2000,
     log:
@@ -89,7 +89,7 @@ rule eval_planner:
         device=config["device"],
         seed=None,
     # Worker processes the episodes are spread over (one torch thread each; same records).
-    threads: 2
+    threads: PLANNER_THREADS
     resources:
         mem_mb=3000,
     log:
