@@ -235,7 +235,7 @@ def test_real_snakemake_benchmark(tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "out_h25.txt", "-c1", "--quiet", "all"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     tsv = tmp_path / "bench" / "eval_h25.tsv"

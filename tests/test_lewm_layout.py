@@ -149,7 +149,7 @@ def _read_blosc_without_plugin() -> subprocess.CompletedProcess:
     )
     env = {**os.environ, "HDF5_PLUGIN_PATH": str(FIXTURES / "no_plugins_here")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120)
+                          timeout=600)
 
 
 def test_blosc_file_without_hdf5plugin_names_filter_and_fix():
