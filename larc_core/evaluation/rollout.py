@@ -139,11 +139,16 @@ MIN_PAIRS_PER_WORKER = 4
 and the simulator, load the models) costs seconds, more than a few cheap episodes."""
 
 
-def worker_count(requested: int, n_pairs: int, min_pairs: int = MIN_PAIRS_PER_WORKER) -> int:
-    """Worker processes actually used: ``requested``, at most one per CPU core and one per
-    ``min_pairs`` pairs."""
+def workers_for_pairs(requested: int, n_pairs: int, min_pairs: int = MIN_PAIRS_PER_WORKER) -> int:
+    """Workers worth starting for ``n_pairs`` episodes: ``requested``, at most one per
+    ``min_pairs`` pairs (also the cores an evaluation rule reserves; see ``common.smk``)."""
     by_pairs = max(1, n_pairs // max(1, int(min_pairs)))
-    return max(1, min(int(requested), by_pairs, os.cpu_count() or 1))
+    return max(1, min(int(requested), by_pairs))
+
+
+def worker_count(requested: int, n_pairs: int, min_pairs: int = MIN_PAIRS_PER_WORKER) -> int:
+    """Worker processes actually used: :func:`workers_for_pairs`, at most one per CPU core."""
+    return min(workers_for_pairs(requested, n_pairs, min_pairs), os.cpu_count() or 1)
 
 
 def run_episodes_parallel(

@@ -139,14 +139,13 @@ def render_runtime(df: pd.DataFrame) -> str:
     for r in summarise_rules(df).itertuples():
         lines.append(f"| {_cell(r.rule)} | {r.jobs} | {_num(r.total_wall_s)} "
                      f"| {_num(r.max_wall_s)} |")
-    total = float(df["wall_s"].sum())
-    span = elapsed_span(df)
+    total, cpu, span = float(df["wall_s"].sum()), float(df["cpu_s"].sum()), elapsed_span(df)
     lines += [
         "",
         f"Sum of wall times: {total:.2f} s ({_hms(total)}) over {len(df)} jobs. Jobs may have "
         "run in parallel, so this is an upper bound on the elapsed time, not the elapsed time.",
         "",
-        f"Sum of CPU times: {float(df['cpu_s'].sum()):.2f} s ({_hms(float(df['cpu_s'].sum()))}).",
+        f"Sum of CPU times: {cpu:.2f} s ({_hms(cpu)}).",
         "",
         f"Elapsed: {span:.0f} s ({_hms(span)}) from the first benchmarked job's start to the last "
         "one's end (benchmark file times minus wall times). For a run from scratch this is the "

@@ -7,7 +7,7 @@ from snakemake.utils import validate
 from larc_core import paths
 from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
 from larc_core.config import check_config
-from larc_core.evaluation.rollout import MIN_PAIRS_PER_WORKER
+from larc_core.evaluation.rollout import workers_for_pairs
 from larc_core.methods import METHODS
 from larc_core.planning import planner_settings
 
@@ -33,16 +33,12 @@ PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANN
 GPU = 0 if config["device"] == "cpu" else 1
 
 
-def eval_threads(n_pairs, workers=2):
-    """Cores an evaluation job reserves: up to `workers` episode worker processes, but one per
-    MIN_PAIRS_PER_WORKER pairs, so a small run does not hold a core its single worker never uses
-    (which would serialize the smoke run's evaluations on 2 cores)."""
-    return max(1, min(workers, int(n_pairs) // MIN_PAIRS_PER_WORKER))
-
-
-EVAL_THREADS = eval_threads(config["eval"]["n_episodes"])
-PLANNER_THREADS = eval_threads(
-    config.get("planner", {}).get("n_pairs") or config["eval"]["n_episodes"]
+# Cores an evaluation job reserves: its episode workers (at most 2), one per
+# MIN_PAIRS_PER_WORKER pairs, so a small run does not hold a core its single worker never uses
+# (that serialized the smoke run's evaluations on 2 cores).
+EVAL_THREADS = workers_for_pairs(2, config["eval"]["n_episodes"])
+PLANNER_THREADS = workers_for_pairs(
+    2, config.get("planner", {}).get("n_pairs") or config["eval"]["n_episodes"]
 )
 
 
