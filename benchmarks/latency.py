@@ -66,6 +66,14 @@ def random_artifacts(config: dict, folder: Path) -> tuple[str, dict[str, str]]:
     return str(wm_path), dirs
 
 
+def policy_dir(config: dict, key: str, dirs: dict[str, str]) -> str | None:
+    """Checkpoint folder of a learned method: the random-weights one if made, else seed 0's."""
+    m = get_method(key)
+    if not m.learned:
+        return None
+    return dirs.get(key) or m.checkpoint_dir(config["seeds"][0])
+
+
 def specs_for(config: dict, methods: list[str], wm_path: str, dirs: dict[str, str],
               resolution: int, offset: int, demos: str | None) -> dict[str, ControllerSpec]:
     e = config["eval"]
@@ -77,8 +85,7 @@ def specs_for(config: dict, methods: list[str], wm_path: str, dirs: dict[str, st
         out[key] = ControllerSpec(
             method=key, offset=offset, resolution=resolution, demo_path=demos,
             world_model_path=wm_path,
-            checkpoint_dir=dirs.get(key) or (m.checkpoint_dir(config["seeds"][0])
-                                             if m.learned else None),
+            checkpoint_dir=policy_dir(config, key, dirs),
             execute_chunk_size=e["execute_chunk_size"],
             planner=planner_settings(config.get("planner"), key) if m.planned else None,
             seed=int(e["seed"]), device=config["device"],
@@ -101,7 +108,7 @@ def throughput(config: dict, methods: list[str], wm_path: str, dirs: dict[str, s
             res = evaluate(
                 key, demo_path=demos, pairs_path=pairs, out_path=out_dir / f"{key}_w{w}.json",
                 world_model_path=wm_path if (m.learned or m.planned) else None,
-                checkpoint_dir=dirs.get(key) if m.learned else None,
+                checkpoint_dir=policy_dir(config, key, dirs),
                 execute_chunk_size=e["execute_chunk_size"],
                 planner=planner_settings(p, key) if m.planned else None,
                 latency_warmup=0, latency_calls=1, seed=int(e["seed"]), workers=w,
