@@ -27,4 +27,5 @@ rule all:
         table="results/table.md",
         figure="results/figures/success_vs_offset.png",
         latency="results/latency.md",
+        data="results/data.md",
     default_target: True

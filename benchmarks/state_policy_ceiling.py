@@ -1,17 +1,28 @@
 """Ceiling of goal-conditioned behaviour cloning on PushT with a perfect representation.
 
-Trains the LARC-Chunk policy (same registry model, sampler, loss and optimiser settings as the
-workflow) on the TRUE simulator state instead of world-model latents, and evaluates it with the
-workflow's protocol (goal-pose success, budget 2 x offset, pairs drawn from validation episodes,
-starts already at the goal excluded). Whatever this reaches bounds what the latent policies can
-reach on the same kind of data: no world model can make the latents better than the state.
+For each demonstrator, on the same validation start/goal pairs (the workflow's protocol: pairs
+from validation episodes, goal = the recorded state ``offset`` steps later, budget 2 x offset,
+goal-pose success, starts already at the goal never drawn), it reports:
 
-It answers "is the gap to the published table the world model or the data?". Usage::
+- ``demo``: the demonstrator itself restarted at the recorded start state (velocities zero, as
+  every evaluation starts) and run for the budget: how far its recorded goals follow from the
+  state. A demonstrator with hidden plans cannot reach its own goals, so no policy can.
+- ``idm`` / ``chunk``: LARC-IDM and LARC-Chunk trained on the TRUE simulator state (agent x, y,
+  block x, y, sin and cos of the block angle; no velocity, which would reveal the previous
+  action) with the project's own policy classes and trainer
+  (:func:`larc_core.training.policy_train.fit_policy`), the settings of ``--config``
+  (``policy.*``), one run per ``--seeds`` seed. No world model can give the latent policies
+  more than this.
+- ``block``: the share of episodes whose block alone reached the goal pose (the agent-position
+  term of the success test ignored), beside every rate.
 
-    python benchmarks/state_policy_ceiling.py --demonstrator expert random --episodes 300
+Usage (the numbers in the closing note of issue 13 come from this command)::
 
-prints one line per demonstrator: success at each offset and the final training loss. State-only
-collection (no rendering) keeps it to a few minutes per demonstrator on 2 cores.
+    python benchmarks/state_policy_ceiling.py --demonstrator state_expert expert --seeds 0 1
+
+It collects state-only episodes with the workflow's collection code (``data.*`` of
+``--config``), a few seconds per demonstrator, then trains; about 4 minutes per policy and seed
+with the default config on 2 cores.
 """
 
 from __future__ import annotations
@@ -19,14 +30,20 @@ from __future__ import annotations
 import argparse
 import time
 from multiprocessing import Pool
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 import torch
+import yaml
 
-from larc_core.data.collect import DEMONSTRATORS
+from larc_core.data.collect import DEMONSTRATORS, choose_val_episodes, run_episode
+from larc_core.data.hdf5 import VAL
 from larc_core.envs import PushTEnv, goal_reached
-from larc_core.policies import ActionStats, make_policy
-from larc_core.training.sampler import HindsightSampler
+from larc_core.envs.success import ANGLE_TOL, POS_TOL, pose_errors
+from larc_core.training.policy_train import fit_policy
+
+OFFSETS = (25, 35, 50)
 
 
 def state_features(states: np.ndarray) -> np.ndarray:
@@ -37,102 +54,138 @@ def state_features(states: np.ndarray) -> np.ndarray:
                      (s[..., 3] - 256) / 100, np.sin(s[..., 4]), np.cos(s[..., 4])], -1)
 
 
-def _episode(task: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    name, seed, min_len, max_len = task
-    rng = np.random.default_rng(seed)
-    length = int(rng.integers(min_len, max_len + 1))
-    with PushTEnv(render=False) as env:
-        env.reset_to_state(env.reset_random(int(rng.integers(0, 2**31 - 1))))
-        pusher = DEMONSTRATORS[name](rng)
-        states = np.empty((length, 7), np.float32)
-        actions = np.zeros((length, 2), np.float32)
-        for t in range(length):
-            states[t] = env.state
-            if t < length - 1:
-                actions[t] = pusher.act(states[t])
-                env.step(actions[t])
-    return states, actions
+def block_reached(cur: np.ndarray, goal: np.ndarray) -> bool:
+    """The success test on the block alone (position and angle)."""
+    cur, goal = np.asarray(cur, np.float64).copy(), np.asarray(goal, np.float64)
+    cur[:2] = goal[:2]
+    pos_err, angle_err = pose_errors(cur, goal)
+    return bool(pos_err < POS_TOL and angle_err < ANGLE_TOL)
 
 
-def run(name: str, episodes: int, val_episodes: int, steps: int, chunk_len: int, pairs: int,
-        offsets: list[int], seed: int, workers: int) -> dict:
-    t0 = time.time()
-    tasks = [(name, seed * 100_000 + i, 120, 200) for i in range(episodes + val_episodes)]
+def _episode(task: tuple) -> tuple[np.ndarray, np.ndarray]:
+    ep = run_episode(*task)
+    return ep.state, ep.action
+
+
+def collect(name: str, data: dict, workers: int) -> dict:
+    """State-only episodes with the workflow's per-episode seeding and validation split."""
+    n = int(data["n_episodes"])
+    children = np.random.SeedSequence(int(data["seed"])).spawn(n)
+    tasks = [(ss, int(data["min_len"]), int(data["max_len"]), None, name) for ss in children]
     with Pool(workers) as pool:
         eps = pool.map(_episode, tasks)
-    states = np.concatenate([e[0] for e in eps])
-    actions = np.concatenate([e[1] for e in eps])
-    ep_len = np.array([len(e[0]) for e in eps])
-    ep_offset = np.concatenate([[0], np.cumsum(ep_len)[:-1]])
-    train = np.arange(episodes)
-    val = np.arange(episodes, episodes + val_episodes)
-    t_collect = time.time() - t0
+    ep_len = np.array([len(s) for s, _ in eps])
+    split = choose_val_episodes(n, float(data["val_fraction"]), int(data["seed"]))
+    return {
+        "states": np.concatenate([s for s, _ in eps]), "actions": np.concatenate([a for _, a in eps]),
+        "ep_len": ep_len, "ep_offset": np.concatenate([[0], np.cumsum(ep_len)[:-1]]),
+        "train": np.flatnonzero(split != VAL), "val": np.flatnonzero(split == VAL),
+    }
 
-    torch.manual_seed(seed)
-    z = torch.from_numpy(state_features(states))
-    sampler = HindsightSampler(z, actions, ep_offset, ep_len, train, chunk_len, 1, 60)
-    rows = np.concatenate([np.arange(ep_offset[e], ep_offset[e] + ep_len[e] - 1) for e in train])
-    stats = ActionStats.from_actions(torch.from_numpy(actions[rows]))
-    policy = make_policy("chunk", latent_dim=6, hidden_dim=512, depth=3, dropout=0.0,
-                         chunk_len=chunk_len)
-    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    for step in range(steps):
-        batch = sampler.sample(256, seed, step)
-        loss = ((policy(batch.z, batch.z_goal) - stats.normalize(batch.actions)) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    policy.eval()
 
-    rng = np.random.default_rng(42)
-    success = {}
-    with PushTEnv(render=False) as env, torch.no_grad():
-        for h in offsets:
-            n = hits = 0
-            while n < pairs:
-                e = int(rng.choice(val))
-                if ep_len[e] <= h:
-                    continue
-                r = ep_offset[e] + int(rng.integers(0, ep_len[e] - h))
-                goal = states[r + h].astype(np.float64)
-                if goal_reached(states[r].astype(np.float64), goal):
-                    continue  # already at the goal: never drawn (as in eval_pairs)
-                n += 1
-                env.reset_to_state(states[r])
-                zg = torch.from_numpy(state_features(goal[None]))
-                for _ in range(2 * h):
-                    zt = torch.from_numpy(state_features(env.state[None]))
-                    a = policy.act(zt, zg, stats)[0, 0].numpy()  # execute_chunk_size 1
-                    if goal_reached(env.step(a), goal):
-                        hits += 1
-                        break
-            success[h] = hits / pairs
-    return {"demonstrator": name, "success": success, "final_bc_loss": float(loss.detach()),
-            "collect_s": t_collect, "total_s": time.time() - t0}
+def draw_pairs(d: dict, offset: int, n: int, seed: int) -> list[tuple[int, int]]:
+    """``n`` distinct (start row, goal row) pairs from validation episodes, as eval_pairs."""
+    states = d["states"]
+    rows = np.concatenate([np.arange(d["ep_offset"][e], d["ep_offset"][e] + d["ep_len"][e] - offset)
+                           for e in d["val"] if d["ep_len"][e] > offset])
+    ok = ~np.asarray(goal_reached(states[rows], states[rows + offset]), dtype=bool)
+    rng = np.random.default_rng([seed, offset])
+    starts = np.sort(rng.choice(rows[ok], size=min(n, int(ok.sum())), replace=False))
+    return [(int(s), int(s) + offset) for s in starts]
+
+
+def rollout(new_actor, states: np.ndarray, pairs: list[tuple[int, int]],
+            offset: int) -> tuple[float, float]:
+    """Success and block-only success rates of the actors ``new_actor()`` makes, one per pair:
+    ``act(state, goal_state) -> action``."""
+    hits = blocks = 0
+    with PushTEnv(render=False) as env:
+        for start, goal_row in pairs:
+            act = new_actor()
+            goal = states[goal_row].astype(np.float64)
+            s = env.reset_to_state(states[start])
+            ok = blk = False
+            for _ in range(2 * offset):
+                s = env.step(act(s, goal))
+                blk = blk or block_reached(s, goal)
+                if goal_reached(s, goal):
+                    ok = blk = True
+                    break
+            hits += ok
+            blocks += blk
+    return hits / len(pairs), blocks / len(pairs)
+
+
+def train_state_policy(stage: str, d: dict, cfg: dict, seed: int, steps: int | None):
+    pol = cfg["policy"]
+    train_cfg = dict(pol["train"])
+    if steps:
+        train_cfg["steps"] = steps
+    with TemporaryDirectory() as tmp:
+        fit = fit_policy(
+            stage, latents=torch.from_numpy(state_features(d["states"])), actions=d["actions"],
+            ep_offset=d["ep_offset"], ep_len=d["ep_len"], train_episodes=d["train"],
+            val_episodes=d["val"], policy_cfg=pol[stage], train_cfg=train_cfg,
+            goal_offset_min=int(pol["goal_offset_min"]), goal_offset_max=int(pol["goal_offset_max"]),
+            seed=seed, state_path=Path(tmp) / "state.pt", progress=False,
+        )
+    fit.policy.eval()
+
+    def act(state: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        z = torch.from_numpy(state_features(state[None]))
+        zg = torch.from_numpy(state_features(goal[None]))
+        return fit.policy.act(z, zg, fit.stats)[0, 0].numpy()  # execute_chunk_size 1
+
+    return act, fit
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--demonstrator", nargs="+", default=["expert", "random"],
-                    choices=sorted(DEMONSTRATORS))
-    ap.add_argument("--episodes", type=int, default=300, help="training episodes")
-    ap.add_argument("--val-episodes", type=int, default=60)
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--chunk-len", type=int, default=10)
+    ap.add_argument("--config", default="config/config.yaml", help="data.* and policy.* settings")
+    ap.add_argument("--demonstrator", nargs="+", default=["state_expert"],
+                    choices=sorted(DEMONSTRATORS), help="demonstrators to compare")
+    ap.add_argument("--episodes", type=int, default=None, help="override data.n_episodes")
+    ap.add_argument("--stages", nargs="+", default=["idm", "chunk"], choices=["idm", "chunk"],
+                    help="policies trained on the true state")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds")
+    ap.add_argument("--steps", type=int, default=None, help="override policy.train.steps")
     ap.add_argument("--pairs", type=int, default=50, help="evaluation pairs per offset")
-    ap.add_argument("--offsets", type=int, nargs="+", default=[25, 35, 50])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pair-seed", type=int, default=42, help="seed of the pair draw (eval.seed)")
+    ap.add_argument("--workers", type=int, default=2, help="collection processes")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    cfg = yaml.safe_load(Path(args.config).read_text())
+    data = dict(cfg["data"])
+    if args.episodes:
+        data["n_episodes"] = args.episodes
+
+    def line(name: str, row: str, rates: dict[int, tuple[float, float]], extra: str = "") -> None:
+        cells = " ".join(f"h{h}={100 * r:.0f}% (block {100 * b:.0f}%)" for h, (r, b) in rates.items())
+        print(f"state-policy ceiling | {name} | {row:<12} | {cells}{extra}", flush=True)
+
     for name in args.demonstrator:
-        r = run(name, args.episodes, args.val_episodes, args.steps, args.chunk_len, args.pairs,
-                args.offsets, args.seed, args.workers)
-        cells = " ".join(f"h{h}={100 * v:.0f}%" for h, v in r["success"].items())
-        print(f"state-policy ceiling | demonstrator={name} episodes={args.episodes} | {cells} | "
-              f"bc_loss={r['final_bc_loss']:.3f} | {r['total_s']:.0f} s", flush=True)
+        t0 = time.time()
+        d = collect(name, data, args.workers)
+        pairs = {h: draw_pairs(d, h, args.pairs, args.pair_seed) for h in OFFSETS}
+        print(f"state-policy ceiling | {name} | {len(d['ep_len'])} episodes, {len(d['states'])} "
+              f"frames, length {d['ep_len'].min()}-{d['ep_len'].max()} (median "
+              f"{np.median(d['ep_len']):.0f}), pairs {[len(p) for p in pairs.values()]}, "
+              f"collected in {time.time() - t0:.0f} s", flush=True)
+        cls = DEMONSTRATORS[name]
+
+        def restarted(_cls=cls):  # a fresh demonstrator per pair: no plan carried over
+            pusher = _cls(np.random.default_rng(0))
+            return lambda state, goal: pusher.act(state)
+
+        line(name, "demo", {h: rollout(restarted, d["states"], pairs[h], h) for h in OFFSETS})
+        for stage in args.stages:
+            for seed in args.seeds:
+                t1 = time.time()
+                act, fit = train_state_policy(stage, d, cfg, seed, args.steps)
+                rates = {h: rollout(lambda a=act: a, d["states"], pairs[h], h) for h in OFFSETS}
+                line(name, f"{stage} s{seed}", rates,
+                     f" | train bc {fit.history[-1]['bc']:.3f} val bc {fit.val['bc']:.3f} | "
+                     f"{time.time() - t1:.0f} s")
 
 
 if __name__ == "__main__":

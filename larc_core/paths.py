@@ -38,6 +38,9 @@ def eval_path(method: str, offset: int | str, seed: int | str | None) -> str:
     return EVAL.format(method=method, seed=seed, offset=offset)
 
 
+DATA_MD = "results/data.md"
+DATA_JSON = "results/data.json"
+DATA_FIG = "results/figures/data.png"
 WM_HEALTH_MD = "results/world_model.md"
 WM_HEALTH_JSON = "results/world_model_health.json"
 WM_HEALTH_FIG = "results/figures/world_model_health.png"

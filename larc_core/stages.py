@@ -52,10 +52,21 @@ def collect_demos(config: dict, out: str = paths.DEMOS, threads: int = 1) -> dic
     summary = collect(
         out, n_episodes=d["n_episodes"], min_len=d["min_len"], max_len=d["max_len"],
         resolution=d["resolution"], seed=d["seed"], workers=max(1, int(threads)),
-        val_fraction=d["val_fraction"], demonstrator=d.get("demonstrator", "expert"),
+        val_fraction=d["val_fraction"], demonstrator=d.get("demonstrator", "state_expert"),
     )
     log.info("collected demonstrations: %s", summary)
     return summary
+
+
+def data_report(demos: str = paths.DEMOS, out_md: str = paths.DATA_MD,
+                out_json: str = paths.DATA_JSON, out_png: str = paths.DATA_FIG) -> dict:
+    from larc_core.reporting.data import write_data_report
+
+    stats = write_data_report(demos, out_md, out_json, out_png)
+    log.info("wrote %s, %s and %s: %d episodes, %.1f%% solved, contact %.1f%%", out_md,
+             out_json, out_png, stats["episodes"], 100 * stats["solved_fraction"],
+             100 * stats["contact_fraction"])
+    return stats
 
 
 def train_world_model(

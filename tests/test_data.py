@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 from pathlib import Path
@@ -21,8 +22,11 @@ from larc_core.data import (
     demo_statistics,
     write_demo_file,
 )
+from larc_core.data.collect import run_episode
 from larc_core.data.expert import ExpertPusher, pose_cost
+from larc_core.data.state_expert import StatePusher
 from larc_core.envs import PushTEnv
+from larc_core.envs.geometry import TEE_OUTLINE, body_to_world
 from larc_core.io import ArtifactError
 
 LAYOUT = {
@@ -84,7 +88,7 @@ def test_collected_file_has_lewm_layout(collected: tuple[Path, dict]) -> None:
         assert split.dtype == np.int8 and split.sum() == 1
         assert f.attrs["resolution"] == 32 and f.attrs["seed"] == 3
         assert f.attrs["val_fraction"] == 0.25 and f.attrs["action_scale"] == 100.0
-        assert f.attrs["generator"] == "larc_core.data.expert.ExpertPusher"
+        assert f.attrs["generator"] == "larc_core.data.state_expert.StatePusher"
         assert f["pixels"].chunks[0] == 64 and f["pixels"].compression is not None
     for key in ("contact_fraction", "median_block_displacement_25", "steps_per_s", "seconds"):
         assert key in summary
@@ -320,3 +324,93 @@ def test_expert_is_reproducible_from_its_seed() -> None:
         return np.array(acts)
 
     np.testing.assert_array_equal(run(), run())
+
+
+# -- the state expert (default demonstrator) ---------------------------------------------------
+def _state_expert_runs(n_starts: int, steps: int = 300) -> list[np.ndarray]:
+    """State trajectories (T, 7) of the state expert from gym-pusht's random starts 0..n-1,
+    each ending the step the expert's own end test passes."""
+    runs = []
+    with PushTEnv(render=False) as env:
+        for seed in range(n_starts):
+            pusher, s = StatePusher(), env.reset_random(seed)
+            states = [s]
+            while len(states) < steps and not pusher.done(s):
+                s = env.step(pusher.act(s))
+                states.append(s)
+            runs.append(np.array(states))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def state_expert_runs() -> list[np.ndarray]:
+    return _state_expert_runs(40)
+
+
+def test_state_expert_solves_random_starts_and_stays_off_the_walls(
+    state_expert_runs: list[np.ndarray],
+) -> None:
+    """Wall-safe over many random starts: every corner of the T stays inside the arena (the
+    kinematic agent could squeeze the block through a wall) and most starts end at the goal
+    pose within 300 steps (measured: 290 of 300 starts)."""
+    solved = 0
+    for states in state_expert_runs:
+        corners = body_to_world(TEE_OUTLINE, states[:, None, 2:5].astype(np.float64))
+        assert corners.min() > 5.0 and corners.max() < 507.0
+        assert np.all((states[:, :2] >= 15.0) & (states[:, :2] <= 497.0))
+        solved += StatePusher().done(states[-1])
+    assert solved >= 0.85 * len(state_expert_runs)
+
+
+def test_state_expert_action_is_a_function_of_the_positions(
+    state_expert_runs: list[np.ndarray],
+) -> None:
+    """Same state, same action: a fresh pusher and one that has acted for a whole episode
+    agree on every visited state, and the agent velocity (which would reveal the previous
+    action) changes nothing."""
+    used = StatePusher()
+    for states in state_expert_runs[:5]:
+        for s in states[::7]:
+            a = used.act(s)
+            np.testing.assert_array_equal(a, StatePusher().act(s))
+            moved = s.copy()
+            moved[5:7] = [123.0, -77.0]
+            np.testing.assert_array_equal(a, used.act(moved))
+
+
+def test_state_expert_episodes_are_deterministic_for_a_seed() -> None:
+    """The same seed sequence gives the same episode bit for bit (start draw and actions);
+    episodes end at the goal pose or at max_len, never shorter than min_len."""
+    seq = np.random.SeedSequence(11).spawn(3)
+    first = [run_episode(ss, 50, 300, None, "state_expert") for ss in seq]
+    again = [run_episode(ss, 50, 300, None, "state_expert") for ss in seq]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.state, b.state)
+        np.testing.assert_array_equal(a.action, b.action)
+        assert 50 <= len(a.state) <= 300
+        assert len(a.state) == 300 or StatePusher().done(a.state[-1])
+        assert not np.any(a.action[-1])
+    assert len({len(a.state) for a in first}) > 1  # lengths follow the task, not a draw
+
+
+def test_data_report_describes_the_file(collected: tuple[Path, dict], tmp_path: Path) -> None:
+    """results/data.md's numbers are the file's: episode and frame counts, lengths, solved
+    share by the expert's end test, and the contact / displacement figures of collection."""
+    from larc_core.reporting.data import write_data_report
+
+    path, summary = collected
+    out = tmp_path / "results"
+    stats = write_data_report(path, out / "data.md", out / "data.json", out / "figures/data.png")
+    with DemoFile(path) as demo:
+        ep_len, state = np.asarray(demo.ep_len), np.asarray(demo.state)
+        last = state[np.asarray(demo.ep_offset) + ep_len - 1]
+    assert stats["episodes"] == summary["episodes"] and stats["frames"] == summary["frames"]
+    assert stats["ep_len"]["min"] == ep_len.min() and stats["ep_len"]["max"] == ep_len.max()
+    assert stats["solved_fraction"] == np.mean([StatePusher().done(s) for s in last])
+    assert stats["contact_fraction"] == pytest.approx(summary["contact_fraction"])
+    assert stats["displacement"]["25"]["median"] == pytest.approx(
+        summary["median_block_displacement_25"])
+    md = (out / "data.md").read_text()
+    assert f"| {stats['episodes']} (" in md and "18,685" in md and "figures/data.png" in md
+    assert json.loads((out / "data.json").read_text())["frames"] == stats["frames"]
+    assert (out / "figures/data.png").stat().st_size > 10_000

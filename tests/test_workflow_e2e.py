@@ -19,7 +19,7 @@ RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
-    "latency",
+    "latency", "data_report",
 ]
 SMOKE = yaml.safe_load((Path(__file__).parents[1] / "config/smoke.yaml").read_text())
 SEEDS = tuple(SMOKE["seeds"])
@@ -142,6 +142,7 @@ def test_artifacts_logs_and_figure(smoke_run):
         "checkpoints/larc_chunk_backbone_latent/seed1/action_stats.pt",
         "results/figures/success_vs_offset.png", "artifacts/manifest.json",
         "results/world_model.md", "results/figures/world_model_health.png",
+        "results/data.md", "results/figures/data.png",
         "results/runtime.md", *(f"results/figures/training_{n}.png"
                                 for n in ("world_model", "idm", "chunk", "wm_ft", "gc_idm")),
     ):

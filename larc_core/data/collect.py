@@ -20,52 +20,76 @@ from tqdm.auto import tqdm
 from larc_core.data.hdf5 import TRAIN, VAL, Episode, write_demo_file
 from larc_core.data.expert import ExpertPusher
 from larc_core.data.pusher import RandomPusher
+from larc_core.data.state_expert import StatePusher
 from larc_core.envs.geometry import in_contact
 from larc_core.envs.pusht import ACTION_SCALE, PushTEnv
 from larc_core.logs import get_logger
 
 log = get_logger("data.collect")
 
-DEMONSTRATORS = {"expert": ExpertPusher, "random": RandomPusher}
+DEMONSTRATORS = {"state_expert": StatePusher, "expert": ExpertPusher, "random": RandomPusher}
 """Scripted demonstrators by config name (``data.demonstrator``)."""
 DISPLACEMENT_OFFSETS = (25, 35, 50)
 
 # One env per worker process, reused across its episodes (creating one costs ~10 ms).
-_ENVS: dict[int, PushTEnv] = {}
+_ENVS: dict[int, PushTEnv] = {}  # by resolution; 0 = state-only
 
 
-def _env(resolution: int) -> PushTEnv:
-    if resolution not in _ENVS:
-        _ENVS[resolution] = PushTEnv(resolution=resolution, render=True)
-    return _ENVS[resolution]
+def _env(resolution: int | None) -> PushTEnv:
+    key = resolution or 0
+    if key not in _ENVS:
+        _ENVS[key] = PushTEnv(resolution=resolution or 64, render=bool(resolution))
+    return _ENVS[key]
+
+
+MAX_START_DRAWS = 20
+"""Start states drawn per episode before a demonstrator that ends its own episodes is given up
+on for being solved in fewer than ``min_len`` frames (each draw is a fresh random start)."""
 
 
 def run_episode(
-    seed_seq: np.random.SeedSequence, min_len: int, max_len: int, resolution: int,
-    demonstrator: str = "expert",
+    seed_seq: np.random.SeedSequence, min_len: int, max_len: int, resolution: int | None,
+    demonstrator: str = "state_expert",
 ) -> Episode:
-    """Roll out one pusher episode of ``min_len..max_len`` frames from its seed sequence.
+    """Roll out one demonstrator episode from its seed sequence.
+
+    A demonstrator with a ``done(state)`` test (the state expert) ends its episode the step the
+    T sits at the goal pose, or at ``max_len`` frames; a start it solves in fewer than
+    ``min_len`` frames is replaced by a new random start (the published file's shortest
+    episode has 49 frames). The others run for a length drawn from ``min_len..max_len``.
 
     Row t holds the frame and state observed before action t; the last row's action is zeros.
     The start state is rounded to float32 and the env re-set to it, so the stored start state
     is exactly the simulated one and replaying the stored actions from it reproduces the rows.
+    ``resolution=None`` records states and actions only (``pixels`` is an empty array).
     """
     rng = np.random.default_rng(seed_seq)
-    length = int(rng.integers(min_len, max_len + 1))
-    env_seed = int(rng.integers(0, 2**31 - 1))
+    cls = DEMONSTRATORS[demonstrator]
+    ends_itself = hasattr(cls, "done")
+    length = max_len if ends_itself else int(rng.integers(min_len, max_len + 1))
     env = _env(resolution)
-    env.reset_to_state(env.reset_random(env_seed))
-    pusher = DEMONSTRATORS[demonstrator](rng)
-    pixels = np.empty((length, resolution, resolution, 3), dtype=np.uint8)
-    state = np.empty((length, 7), dtype=np.float32)
-    action = np.zeros((length, 2), dtype=np.float32)
-    for t in range(length):
-        pixels[t] = env.render()
-        state[t] = env.state
-        if t < length - 1:
-            action[t] = pusher.act(state[t])
-            env.step(action[t])
-    return Episode(pixels=pixels, state=state, action=action)
+    side = resolution or 0
+    for _ in range(MAX_START_DRAWS):
+        env_seed = int(rng.integers(0, 2**31 - 1))
+        env.reset_to_state(env.reset_random(env_seed))
+        pusher = cls(rng)
+        pixels = np.empty((length if resolution else 0, side, side, 3), dtype=np.uint8)
+        state = np.empty((length, 7), dtype=np.float32)
+        action = np.zeros((length, 2), dtype=np.float32)
+        n = length
+        for t in range(length):
+            if resolution:
+                pixels[t] = env.render()
+            state[t] = env.state
+            if ends_itself and pusher.done(state[t]):
+                n = t + 1
+                break
+            if t < length - 1:
+                action[t] = pusher.act(state[t])
+                env.step(action[t])
+        if n >= min_len:
+            break
+    return Episode(pixels=pixels[:n], state=state[:n], action=action[:n])
 
 
 def _init_worker() -> None:
@@ -128,7 +152,7 @@ def collect_demos(
     seed: int,
     workers: int = 1,
     val_fraction: float = 0.1,
-    demonstrator: str = "expert",
+    demonstrator: str = "state_expert",
     progress: bool = True,
     mp_context: str | None = None,
 ) -> dict[str, Any]:
@@ -142,7 +166,9 @@ def collect_demos(
         seed: root seed; episode i uses ``SeedSequence(seed).spawn(E)[i]``.
         workers: processes rolling out episodes (1 = in this process).
         val_fraction: share of episodes marked validation (``episode_split`` = 1).
-        demonstrator: ``expert`` (:class:`ExpertPusher`, goal-directed) or ``random``
+        demonstrator: ``state_expert`` (:class:`StatePusher`: memoryless, each action a
+            function of the current state; episodes end at the goal pose), ``expert``
+            (:class:`ExpertPusher`, committed simulated push plans) or ``random``
             (:class:`RandomPusher`).
         progress: show a tqdm bar over episodes.
         mp_context: start method for workers > 1; default "fork" where available, else

@@ -8,6 +8,7 @@ also given each example's true remaining steps to the goal: the sampled goal off
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from larc_core.data import DemoFile
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.logs import get_logger
 from larc_core.losses import bc_loss, rollout_consistency_loss, smoothness_loss
-from larc_core.policies import ActionStats, make_policy
+from larc_core.policies import ActionStats, LatentPolicy, make_policy
 from larc_core.policies.checkpoint import BACKBONE_FILE, load_policy, save_policy
 from larc_core.seeding import resolve_device, seed_everything
 from larc_core.training.loop import config_hash, run_training
@@ -30,13 +31,133 @@ log = get_logger("policy")
 STAGES = ("idm", "chunk", "wm_ft", "gc_idm")
 
 
-def _train_actions(demo: DemoFile) -> np.ndarray:
-    """Raw actions of the training episodes, without each episode's padded last row."""
-    rows = [
-        np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e] - 1)
-        for e in demo.train_episodes
-    ]
-    return np.asarray(demo.action)[np.concatenate(rows)]
+@dataclass
+class FitResult:
+    """A trained policy and what its training recorded."""
+
+    policy: LatentPolicy
+    stats: ActionStats
+    history: list[dict[str, float]]
+    """One dict of loss components per step."""
+    val: dict[str, float]
+    """Loss components on a fixed draw of validation-episode examples."""
+
+
+def fit_policy(
+    stage: str,
+    *,
+    latents: torch.Tensor,
+    actions: np.ndarray,
+    ep_offset: np.ndarray,
+    ep_len: np.ndarray,
+    train_episodes: np.ndarray,
+    val_episodes: np.ndarray,
+    policy_cfg: dict[str, Any],
+    train_cfg: dict[str, Any],
+    goal_offset_min: int,
+    goal_offset_max: int,
+    seed: int,
+    state_path: str | Path,
+    identity: dict[str, Any] | None = None,
+    world_model: torch.nn.Module | None = None,
+    init: tuple[LatentPolicy, ActionStats] | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> FitResult:
+    """Train one policy stage on any per-frame representation; no files read or written
+    except the resume state.
+
+    The workflow passes world-model latents; ``benchmarks/state_policy_ceiling.py`` passes
+    true-state features through the same code, so its ceiling is this trainer's.
+
+    Args:
+        latents: (N, D) one row per frame.
+        actions: (N, A) raw relative actions (an episode's last row is padding).
+        ep_offset, ep_len: (E,) first row and length of every episode.
+        train_episodes, val_episodes: episode ids to train on and to report held-out losses on.
+        policy_cfg: backbone config (hidden_dim, depth, chunk_len...); unused for ``wm_ft``.
+        train_cfg: steps, batch_size, lr, weight_decay, smooth_weight, and for ``wm_ft``
+            bc_weight and consistency_weight.
+        state_path: resume state file (kept outside the declared outputs).
+        identity: what else identifies the run (input hashes), folded into the resume hash.
+        world_model: the frozen world model; required by ``wm_ft`` only.
+        init: (Chunk policy, its action stats) that ``wm_ft`` starts from.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    dev = torch.device(device)
+    seed_everything(seed)
+    latents = latents.float()
+    if stage == "wm_ft":
+        if init is None or world_model is None:
+            raise ValueError("wm_ft needs init (the LARC-Chunk policy) and the world model")
+        policy, stats = init
+    else:
+        rows = np.concatenate([
+            np.arange(ep_offset[e], ep_offset[e] + ep_len[e] - 1) for e in train_episodes
+        ])
+        stats = ActionStats.from_actions(torch.as_tensor(np.asarray(actions)[rows]))
+        policy = make_policy(stage, latent_dim=latents.shape[1], **policy_cfg)
+    policy.to(dev)
+    k = policy.chunk_len
+    frameskip = world_model.cfg.frameskip if world_model is not None else 1
+    if stage == "wm_ft" and k % frameskip:
+        raise ValueError(f"WM-FT needs chunk_len ({k}) to be a multiple of frameskip ({frameskip})")
+
+    def sampler(episodes: np.ndarray) -> HindsightSampler:
+        return HindsightSampler(
+            latents, actions, ep_offset, ep_len, episodes, k, goal_offset_min, goal_offset_max
+        )
+
+    train_sampler, val_sampler = sampler(train_episodes), sampler(val_episodes)
+    bs = int(train_cfg["batch_size"])
+    smooth_w = float(train_cfg.get("smooth_weight", 0.0))
+    bc_w = float(train_cfg.get("bc_weight", 1.0))
+    cons_w = float(train_cfg.get("consistency_weight", 0.0)) if stage == "wm_ft" else 0.0
+
+    def losses_for(batch) -> dict[str, torch.Tensor]:
+        z, zg = batch.z.to(dev), batch.z_goal.to(dev)
+        target = stats.normalize(batch.actions.to(dev))
+        # Horizon policies (GC-IDM) also read the goal offset h = steps left to the goal; the
+        # others ignore it, so their computation (and every random draw) is unchanged.
+        pred = policy.predict(z, zg, batch.offsets.to(dev))
+        out = {"bc": bc_loss(pred, target), "smooth": smoothness_loss(pred)}
+        total = bc_w * out["bc"] + smooth_w * out["smooth"]
+        if stage == "wm_ft":
+            raw = stats.denormalize(pred)
+            out["wm"] = rollout_consistency_loss(
+                world_model, z, raw, batch.z_future.to(dev), frameskip
+            )
+            total = total + cons_w * out["wm"]
+        out["total"] = total
+        return out
+
+    def loss_fn(step: int) -> dict[str, torch.Tensor]:
+        return losses_for(train_sampler.sample(bs, seed, step))
+
+    run = {
+        "stage": stage, "policy": policy.cfg.to_dict(), "train": train_cfg, "seed": seed,
+        "goal": [goal_offset_min, goal_offset_max], **(identity or {}),
+    }
+    history = run_training(
+        policy,
+        loss_fn,
+        steps=int(train_cfg["steps"]),
+        lr=float(train_cfg["lr"]),
+        weight_decay=float(train_cfg.get("weight_decay", 0.0)),
+        warmup_steps=int(train_cfg.get("warmup_steps", 0)),
+        grad_clip=float(train_cfg.get("grad_clip", 1.0)),
+        state_path=state_path,
+        run_hash=config_hash(run),
+        checkpoint_every=int(train_cfg.get("checkpoint_every", 500)),
+        desc=f"train {stage}",
+        progress=progress,
+    )
+    # Held-out losses on validation episodes (fixed draw) to spot over-fitting.
+    with torch.no_grad():
+        val = {n: float(v) for n, v in losses_for(val_sampler.sample(1024, seed + 1, 0)).items()}
+    log.info("%s validation losses: %s", stage, val)
+    return FitResult(policy=policy, stats=stats, history=history, val=val)
 
 
 def train_policy(
@@ -73,7 +194,6 @@ def train_policy(
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     out_dir = Path(out_dir)
     dev = resolve_device(device)
-    seed_everything(seed)
     wm_sha = sha256_file(world_model_path)
     world_model = load_world_model(world_model_path, device=dev)
     cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha)
@@ -89,83 +209,30 @@ def train_policy(
         actions = np.asarray(demo.action, dtype=np.float32)
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
         train_eps, val_eps = np.asarray(demo.train_episodes), np.asarray(demo.val_episodes)
-        train_actions = _train_actions(demo)
 
     if stage == "wm_ft":
         if init_dir is None:
             raise ValueError("wm_ft needs init_dir (the LARC-Chunk checkpoint folder)")
-        policy, stats, _ = load_policy(
+        init = load_policy(
             Path(init_dir) / BACKBONE_FILE,
             expected_world_model_sha256=wm_sha,
             expected_latent_dim=latent_dim,
-        )
-        name = "chunk"
+        )[:2]
     else:
-        name = stage
-        stats = ActionStats.from_actions(torch.as_tensor(train_actions))
-        policy = make_policy(name, latent_dim=latent_dim, **policy_cfg)
-    policy.to(dev)
-    k = policy.chunk_len
-    frameskip = world_model.cfg.frameskip
-    if stage == "wm_ft" and k % frameskip:
-        raise ValueError(f"WM-FT needs chunk_len ({k}) to be a multiple of frameskip ({frameskip})")
-
-    def sampler(episodes: np.ndarray) -> HindsightSampler:
-        return HindsightSampler(
-            latents, actions, ep_offset, ep_len, episodes, k, goal_offset_min, goal_offset_max
-        )
-
-    train_sampler, val_sampler = sampler(train_eps), sampler(val_eps)
-    bs = int(train_cfg["batch_size"])
-    smooth_w = float(train_cfg.get("smooth_weight", 0.0))
-    bc_w = float(train_cfg.get("bc_weight", 1.0))
-    cons_w = float(train_cfg.get("consistency_weight", 0.0)) if stage == "wm_ft" else 0.0
-
-    def losses_for(batch) -> dict[str, torch.Tensor]:
-        z, zg = batch.z.to(dev), batch.z_goal.to(dev)
-        target = stats.normalize(batch.actions.to(dev))
-        # Horizon policies (GC-IDM) also read the goal offset h = steps left to the goal; the
-        # others ignore it, so their computation (and every random draw) is unchanged.
-        pred = policy.predict(z, zg, batch.offsets.to(dev))
-        out = {"bc": bc_loss(pred, target), "smooth": smoothness_loss(pred)}
-        total = bc_w * out["bc"] + smooth_w * out["smooth"]
-        if stage == "wm_ft":
-            raw = stats.denormalize(pred)
-            out["wm"] = rollout_consistency_loss(
-                world_model, z, raw, batch.z_future.to(dev), frameskip
-            )
-            total = total + cons_w * out["wm"]
-        out["total"] = total
-        return out
-
-    def loss_fn(step: int) -> dict[str, torch.Tensor]:
-        return losses_for(train_sampler.sample(bs, seed, step))
-
-    run = {
-        "stage": stage, "policy": policy.cfg.to_dict(), "train": train_cfg, "seed": seed,
-        "goal": [goal_offset_min, goal_offset_max], "wm": wm_sha, "latents": cache.meta,
+        init = None
+    identity = {
+        "wm": wm_sha, "latents": cache.meta,
         "init": sha256_file(Path(init_dir) / BACKBONE_FILE) if init_dir else None,
     }
-    history = run_training(
-        policy,
-        loss_fn,
-        steps=int(train_cfg["steps"]),
-        lr=float(train_cfg["lr"]),
-        weight_decay=float(train_cfg.get("weight_decay", 0.0)),
-        warmup_steps=int(train_cfg.get("warmup_steps", 0)),
-        grad_clip=float(train_cfg.get("grad_clip", 1.0)),
-        state_path=Path(state_dir) / "last.pt",
-        run_hash=config_hash(run),
-        checkpoint_every=int(train_cfg.get("checkpoint_every", 500)),
-        desc=f"train {stage}",
-        progress=progress,
+    fit = fit_policy(
+        stage, latents=latents, actions=actions, ep_offset=ep_offset, ep_len=ep_len,
+        train_episodes=train_eps, val_episodes=val_eps, policy_cfg=policy_cfg,
+        train_cfg=train_cfg, goal_offset_min=goal_offset_min, goal_offset_max=goal_offset_max,
+        seed=seed, state_path=Path(state_dir) / "last.pt", identity=identity,
+        world_model=world_model, init=init, device=dev, progress=progress,
     )
-
-    # Held-out losses on validation episodes (fixed draw) to spot over-fitting.
-    with torch.no_grad():
-        val_losses = losses_for(val_sampler.sample(1024, seed + 1, 0))
-        val = {name: float(v) for name, v in val_losses.items()}
-    log.info("%s validation losses: %s", stage, val)
+    policy, stats, history, val = fit.policy, fit.stats, fit.history, fit.val
+    name = "chunk" if stage == "wm_ft" else stage
     meta = {
         "stage": stage,
         "world_model_sha256": wm_sha,

@@ -1,7 +1,7 @@
 if "data" not in LINKED:
 
     rule collect_demos:
-        """Record scripted random-pusher demonstrations in the LeWM HDF5 layout."""
+        """Record scripted demonstrations (``data.demonstrator``) in the LeWM HDF5 layout."""
         output:
             h5=paths.DEMOS,
         params:
@@ -17,3 +17,19 @@ if "data" not in LINKED:
             "../../environment.yml"
         script:
             "../scripts/collect_demos.py"
+
+
+rule data_report:
+    """What the demonstrations hold: lengths, solve rate, contact, block motion, actions."""
+    input:
+        h5=paths.DEMOS,
+    output:
+        md=report(paths.DATA_MD, caption="../report/data.rst", category="Data"),
+        json=paths.DATA_JSON,
+        png=report(paths.DATA_FIG, caption="../report/data.rst", category="Data"),
+    log:
+        "logs/data_report.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/data_report.py"

@@ -1,0 +1,165 @@
+"""What the demonstrations hold: ``results/data.md``, its JSON twin and a figure.
+
+A goal-conditioned policy can only learn what the data shows, so the report gives the figures
+that decided the project's results (REFERENCE sections 3, 6 and 9): episode lengths, how often
+episodes end with the T at the goal pose, how often the agent touches the block, how far the
+block moves over the evaluation offsets (goals that barely differ from their start are free
+successes), and the action magnitudes; beside the published LeWM file where it states them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from larc_core.data import DemoFile  # noqa: E402
+from larc_core.data.collect import DISPLACEMENT_OFFSETS, block_displacement  # noqa: E402
+from larc_core.data.state_expert import StatePusher  # noqa: E402
+from larc_core.envs.geometry import in_contact  # noqa: E402
+from larc_core.io import atomic_path, atomic_write_json, atomic_write_text  # noqa: E402
+
+PUBLISHED = {
+    "episodes": 18_685,
+    "frames": 2_336_736,
+    "ep_len_min": 49,
+    "ep_len_max": 246,
+    "ep_len_mean": 125,
+}
+"""Figures of LeWM's ``pusht_expert_train.h5`` (REFERENCE section 3); nothing else is stated."""
+
+
+def data_statistics(demo_path: str | Path) -> dict[str, Any]:
+    """Statistics of a demonstration file (any demonstrator, or the published file).
+
+    ``solved`` counts episodes whose last frame has the T at the goal pose by the state
+    expert's own end test (:meth:`StatePusher.done`), whatever recorded them.
+    """
+    with DemoFile(demo_path) as demo:
+        state = np.asarray(demo.state, dtype=np.float64)
+        action = np.asarray(demo.action, dtype=np.float64)
+        ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
+        n_val = len(demo.val_episodes)
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in demo.attrs.items()}
+    last = state[ep_offset + ep_len - 1]
+    done = StatePusher()
+    solved = np.array([done.done(s) for s in last])
+    # Every row but each episode's padded last one carries a real action.
+    acted = np.ones(len(state), dtype=bool)
+    acted[ep_offset + ep_len - 1] = False
+    magnitude = np.linalg.norm(action[acted], axis=1)
+    stats: dict[str, Any] = {
+        "path": str(demo_path),
+        "generator": str(attrs.get("generator", "unknown")),
+        "episodes": int(len(ep_len)),
+        "val_episodes": int(n_val),
+        "frames": int(len(state)),
+        "ep_len": {q: float(v) for q, v in zip(
+            ("min", "p25", "median", "mean", "p75", "max"),
+            (*np.percentile(ep_len, [0, 25, 50]), ep_len.mean(), *np.percentile(ep_len, [75, 100])),
+            strict=True)},
+        "ep_len_hist": np.bincount(ep_len).tolist(),
+        "solved_fraction": float(solved.mean()),
+        "contact_fraction": float(np.mean(in_contact(state))),
+        "action_norm": {"median": float(np.median(magnitude)),
+                        "p95": float(np.percentile(magnitude, 95)),
+                        "max": float(magnitude.max())},
+        "displacement": {},
+    }
+    for k in DISPLACEMENT_OFFSETS:
+        d = block_displacement(state, ep_offset, ep_len, k)
+        stats["displacement"][str(k)] = {
+            "median": float(np.median(d)) if d.size else float("nan"),
+            "p25": float(np.percentile(d, 25)) if d.size else float("nan"),
+            "p75": float(np.percentile(d, 75)) if d.size else float("nan"),
+            "still_fraction": float(np.mean(d < 5.0)) if d.size else float("nan"),
+        }
+    stats["_displacements"] = {
+        str(k): block_displacement(state, ep_offset, ep_len, k) for k in DISPLACEMENT_OFFSETS
+    }
+    stats["_ep_len"], stats["_magnitude"] = ep_len, magnitude
+    return stats
+
+
+def render_markdown(stats: dict[str, Any]) -> str:
+    """``results/data.md`` from :func:`data_statistics`."""
+    el, pub = stats["ep_len"], PUBLISHED
+    lines = [
+        "# Demonstration data",
+        "",
+        f"File `{stats['path']}`, recorded by `{stats['generator']}` (rule `collect_demos`; this "
+        "report: rule `data_report`).",
+        "",
+        "| | this run | published LeWM file |",
+        "|---|---|---|",
+        f"| episodes (validation) | {stats['episodes']} ({stats['val_episodes']}) | "
+        f"{pub['episodes']:,} |",
+        f"| frames | {stats['frames']:,} | {pub['frames']:,} |",
+        f"| episode length min / median / mean / max | {el['min']:.0f} / {el['median']:.0f} / "
+        f"{el['mean']:.0f} / {el['max']:.0f} | {pub['ep_len_min']} / - / {pub['ep_len_mean']} / "
+        f"{pub['ep_len_max']} |",
+        f"| episodes ending with the T at the goal pose | {100 * stats['solved_fraction']:.1f}% "
+        "| not stated |",
+        f"| frames with agent-block contact | {100 * stats['contact_fraction']:.1f}% | "
+        "not stated |",
+        f"| action norm median / p95 / max | {stats['action_norm']['median']:.3f} / "
+        f"{stats['action_norm']['p95']:.3f} / {stats['action_norm']['max']:.3f} | not stated |",
+    ]
+    for k, d in stats["displacement"].items():
+        lines.append(
+            f"| block displacement at +{k} steps, median (p25-p75), px | {d['median']:.0f} "
+            f"({d['p25']:.0f}-{d['p75']:.0f}); still (< 5 px) {100 * d['still_fraction']:.0f}% "
+            "| not stated |"
+        )
+    lines += [
+        "",
+        "The goal pose is the green T drawn in every frame, (256, 256, pi/4); an episode counts "
+        "as solved when its last frame has the block within 8 px and 0.1 rad of it (the state "
+        "expert's end test). Action norm: relative action, 1 = PD target 100 px away. The "
+        "random pusher of REFERENCE section 6 gives 38% contact and a median block motion of "
+        "78 / 99 / 125 px at +25 / +35 / +50 steps.",
+        "",
+        "![data](figures/data.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot_data(stats: dict[str, Any], out_png: str | Path) -> None:
+    """Episode-length histogram, block displacement at each offset, action norms."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), dpi=110)
+    axes[0].hist(stats["_ep_len"], bins=30, color="tab:blue")
+    axes[0].axvline(PUBLISHED["ep_len_mean"], color="k", ls="--", lw=1, label="published mean")
+    axes[0].set_xlabel("episode length (frames)")
+    axes[0].set_ylabel("episodes")
+    axes[0].legend(fontsize=8)
+    for k, d in stats["_displacements"].items():
+        axes[1].hist(d, bins=40, histtype="step", lw=1.5, label=f"+{k} steps")
+    axes[1].set_xlabel("block displacement (px)")
+    axes[1].set_ylabel("start rows")
+    axes[1].legend(fontsize=8)
+    axes[2].hist(stats["_magnitude"], bins=40, color="tab:green")
+    axes[2].set_xlabel("|relative action|")
+    axes[2].set_ylabel("steps")
+    fig.suptitle(f"Demonstrations: {stats['episodes']} episodes, {stats['frames']:,} frames, "
+                 f"{100 * stats['solved_fraction']:.0f}% solved")
+    fig.tight_layout()
+    with atomic_path(out_png, suffix=".png") as tmp:
+        fig.savefig(tmp)
+    plt.close(fig)
+
+
+def write_data_report(demo_path: str | Path, out_md: str | Path, out_json: str | Path,
+                      out_png: str | Path) -> dict[str, Any]:
+    """Compute the statistics and write the Markdown, JSON and figure atomically."""
+    stats = data_statistics(demo_path)
+    plot_data(stats, out_png)
+    public = {k: v for k, v in stats.items() if not k.startswith("_")}
+    atomic_write_json(out_json, public)
+    atomic_write_text(out_md, render_markdown(stats))
+    return public
