@@ -376,3 +376,26 @@ def test_checkpoint_errors(tmp_path):
     torch.save(payload, bad)
     with pytest.raises(ArtifactError, match="depth"):
         load_world_model(bad)
+
+
+def test_optional_pixel_decoder_adds_a_reconstruction_term():
+    """decoder_channels adds a decoder (and only then the recon term); without it the model keeps
+    exactly LeWM's keys, and asking for reconstruction names the missing setting."""
+    plain = WorldModel(tiny_cfg())
+    assert not any(k.startswith("decoder.") for k in plain.state_dict())
+    frames, actions = uint8_frames(2, 3, RES, RES), torch.randn(2, 3, plain.cfg.action_block_dim)
+    assert set(plain.loss(frames, actions)) == {"pred", "sigreg", "total"}
+    with pytest.raises(ValueError, match="decoder_channels"):
+        plain.loss(frames, actions, recon_weight=1.0)
+    cfg = tiny_cfg(decoder_channels=[8, 4])
+    model = WorldModel(cfg)
+    assert model.decoder.out_size == 16
+    out = model.loss(frames, actions, recon_weight=2.0,
+                     generator=torch.Generator().manual_seed(0))
+    base = model.loss(frames, actions, generator=torch.Generator().manual_seed(0))
+    assert out["recon"] > 0
+    torch.testing.assert_close(out["total"], base["total"] + 2.0 * out["recon"])
+    out["total"].backward()
+    assert model.decoder.fc.weight.grad.abs().sum() > 0
+    with pytest.raises(WorldModelConfigError, match="decoder_channels"):
+        tiny_cfg(decoder_channels=[8, 8, 8, 8, 8])

@@ -103,10 +103,16 @@ class WorldModelConfig:
     """Predictor feed-forward width."""
     dropout: float = 0.1
     """Predictor dropout (attention weights, attention output and feed-forward)."""
+    decoder_channels: tuple[int, ...] = ()
+    """Channels of the pixel decoder's upsampling stages, coarsest first; it decodes frames of
+    4 * 2**len(decoder_channels) px (empty: no decoder, as in LeWM). A CPU-scale deviation: with ``recon_weight`` > 0 in training, reconstructing
+    the frame from the latent keeps the block in it (the pure JEPA keeps the agent and drops
+    the T at this scale; REFERENCE section 9)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.cnn_channels, list):  # YAML/JSON lists -> the hashable tuple form
-            object.__setattr__(self, "cnn_channels", tuple(self.cnn_channels))
+        for name in ("cnn_channels", "decoder_channels"):  # YAML/JSON lists -> hashable tuples
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         if not isinstance(self.resize_input, bool):
             raise WorldModelConfigError(
                 f"resize_input must be true or false, got {self.resize_input!r}"
@@ -124,6 +130,18 @@ class WorldModelConfig:
             )
         for i, c in enumerate(self.cnn_channels):
             _check_int(f"cnn_channels[{i}]", c)
+        if not isinstance(self.decoder_channels, tuple):
+            raise WorldModelConfigError(
+                f"decoder_channels must be a list of integers, got {self.decoder_channels!r}"
+            )
+        for i, c in enumerate(self.decoder_channels):
+            _check_int(f"decoder_channels[{i}]", c)
+        if self.decoder_channels and 4 * 2 ** len(self.decoder_channels) > self.image_size:
+            raise WorldModelConfigError(
+                f"decoder_channels has {len(self.decoder_channels)} stages, which decode "
+                f"{4 * 2 ** len(self.decoder_channels)} px frames, larger than image_size "
+                f"({self.image_size}); each stage doubles a 4 px grid"
+            )
         if self.encoder == "cnn" and self.image_size % (2 ** len(self.cnn_channels)):
             raise WorldModelConfigError(
                 f"image_size ({self.image_size}) must be divisible by 2**len(cnn_channels) "
@@ -155,6 +173,7 @@ class WorldModelConfig:
         """Plain JSON-able dict (tuples become lists)."""
         d = dataclasses.asdict(self)
         d["cnn_channels"] = list(self.cnn_channels)
+        d["decoder_channels"] = list(self.decoder_channels)
         return d
 
     @classmethod
@@ -213,6 +232,9 @@ class WorldModelTrainConfig:
     """Cap on held-out windows scored for the final validation loss (evenly spaced)."""
     cache_batch_size: int = 256
     """Frames per batch when building the latent cache (not used by training)."""
+    recon_weight: float = 0.0
+    """Weight of the pixel-reconstruction term (MSE of the decoded frame, pixels in [0, 1]);
+    needs ``decoder_channels``. 0 = LeWM's objective."""
     preload_max_gb: float = 4.0
     """Read all frames into memory when the file's pixels are at most this many GiB (faster
     random windows); larger files (the real 46 GB one) are streamed. Needs num_workers 0."""
@@ -234,6 +256,7 @@ class WorldModelTrainConfig:
         _check_float("weight_decay", self.weight_decay)
         _check_float("grad_clip", self.grad_clip, exclusive_min=True)
         _check_float("sigreg_weight", self.sigreg_weight)
+        _check_float("recon_weight", self.recon_weight)
         _check_float("preload_max_gb", self.preload_max_gb)
 
     def frames_per_window(self, model_cfg: WorldModelConfig) -> int:

@@ -208,6 +208,34 @@ class ViTEncoder(nn.Module):
         return self.layernorm(hidden[:, 0])
 
 
+class PixelDecoder(nn.Module):
+    """Latent ``(N, D)`` -> frame ``(N, 3, R, R)`` in [0, 1], R = 4 * 2**len(channels): Linear
+    to a 4 x 4 grid, then nearest 2x upsampling + 3x3 conv stages (GroupNorm, GELU), a 3x3 conv
+    to RGB and a sigmoid. Fewer stages decode a smaller frame (cheaper on a CPU).
+    """
+
+    def __init__(self, latent_dim: int, channels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.side = 4
+        self.out_size = 4 * 2 ** len(channels)
+        self.c0 = channels[0]
+        self.fc = nn.Linear(latent_dim, self.c0 * self.side * self.side)
+        layers: list[nn.Module] = []
+        c_in = self.c0
+        for c in channels:
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                       nn.Conv2d(c_in, c, 3, padding=1), nn.GroupNorm(math.gcd(8, c), c),
+                       nn.GELU()]
+            c_in = c
+        layers.append(nn.Conv2d(c_in, 3, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, D) -> (N, 3, S, S) in [0, 1]."""
+        x = self.fc(z).view(-1, self.c0, self.side, self.side)
+        return torch.sigmoid(self.net(x))
+
+
 def build_encoder(cfg: WorldModelConfig) -> nn.Module:
     """Encoder for ``cfg``: maps (N, 3, S, S) normalised images to (N, cfg.encoder_dim)."""
     if cfg.encoder == "vit":

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import WorldModelConfig
-from .encoders import build_encoder
+from .encoders import PixelDecoder, build_encoder
 from .predictor import ActionEncoder, ARPredictor, ProjectorMLP
 from .sigreg import sigreg
 
@@ -45,6 +45,10 @@ class WorldModel(nn.Module):
         self.action_encoder = ActionEncoder(cfg.action_block_dim, cfg.action_embed_hidden, d)
         self.projector = ProjectorMLP(cfg.encoder_dim, cfg.projector_hidden, d)
         self.pred_proj = ProjectorMLP(d, cfg.projector_hidden, d)
+        # Optional (CPU-scale deviation, see WorldModelConfig.decoder_channels); registered
+        # after the LeWM modules so a model without it has exactly LeWM's keys.
+        self.decoder = (PixelDecoder(d, cfg.decoder_channels)
+                        if cfg.decoder_channels else None)
         a = cfg.action_block_dim
         # Persistent: the z-scoring is part of the trained model and must travel with it.
         self.register_buffer("action_mean", torch.zeros(a))
@@ -220,7 +224,8 @@ class WorldModel(nn.Module):
     # ------------------------------------------------------------------- loss
     def loss(self, frames: torch.Tensor, action_blocks: torch.Tensor,
              sigreg_weight: float = 0.09, sigreg_directions: int = 1024,
-             generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+             generator: torch.Generator | None = None,
+             recon_weight: float = 0.0) -> dict[str, torch.Tensor]:
         """LeWM training objective on a batch of windows.
 
         Args:
@@ -229,10 +234,14 @@ class WorldModel(nn.Module):
             sigreg_weight: weight of SIGReg in ``total``.
             sigreg_directions: random directions for SIGReg.
             generator: makes SIGReg's directions reproducible.
+            recon_weight: weight of ``recon``, the MSE between every frame (pixels in [0, 1],
+                resized to the decoder's output size) and its decoding from its latent; needs
+                ``cfg.decoder_channels``.
 
         Returns:
             dict of scalars: ``pred`` = MSE(predict(z[:, :-1], a[:, :-1]), z[:, 1:]),
-            ``sigreg`` (per time step over the batch, averaged), ``total``.
+            ``sigreg`` (per time step over the batch, averaged), ``recon`` when
+            ``recon_weight`` > 0, and ``total``.
         """
         if frames.dim() != 5 or frames.shape[1] < 2:
             raise ValueError(f"loss expects frames (B, T>=2, H, W, 3), got {tuple(frames.shape)}")
@@ -241,4 +250,17 @@ class WorldModel(nn.Module):
         pred = self.predict(z[:, :-1], action_blocks[:, :-1])
         pred_loss = F.mse_loss(pred, z[:, 1:])
         reg = sigreg(z.transpose(0, 1), sigreg_directions, generator)
-        return {"pred": pred_loss, "sigreg": reg, "total": pred_loss + sigreg_weight * reg}
+        out = {"pred": pred_loss, "sigreg": reg, "total": pred_loss + sigreg_weight * reg}
+        if recon_weight > 0:
+            if self.decoder is None:
+                raise ValueError("recon_weight > 0 needs a pixel decoder: set "
+                                 "world_model.model.decoder_channels")
+            flat = frames.reshape(-1, *frames.shape[-3:])
+            target = flat.to(z.device).permute(0, 3, 1, 2).float() / 255.0
+            size = self.decoder.out_size
+            if target.shape[-1] != size:
+                target = F.interpolate(target, size=(size, size), mode="bilinear",
+                                       align_corners=False, antialias=True)
+            out["recon"] = F.mse_loss(self.decoder(z.reshape(-1, z.shape[-1])), target)
+            out["total"] = out["total"] + recon_weight * out["recon"]
+        return out
