@@ -51,6 +51,7 @@ from larc_core.envs.geometry import (
     rotation,
     world_to_body,
 )
+from larc_core.data.pusher import _SEGMENT_T, _TEE_EXTENT, _clip_norm
 from larc_core.envs.pusht import ACTION_SCALE, WALL_HI, WALL_LO
 from larc_core.envs.success import wrap_angle
 
@@ -58,8 +59,6 @@ GOAL_POSE = np.array([256.0, 256.0, np.pi / 4])
 """gym-pusht's goal pose of the T body (x, y, angle): the green T drawn in every frame."""
 
 _GYRATION = 40.0  # px: radius of gyration of the T about its centre of gravity (about 39)
-_TEE_EXTENT = 75.0  # px: farthest T point from its centre of gravity
-_SEGMENT_T = np.linspace(0.0, 1.0, 16)[:, None]
 
 
 def _outline_candidates(spacing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -74,11 +73,6 @@ def _outline_candidates(spacing: float) -> tuple[np.ndarray, np.ndarray]:
         points.append(start + t[:, None] * (end - start))
         normals.append(np.repeat(TEE_NORMALS[i][None], n, axis=0))
     return np.concatenate(points), np.concatenate(normals)
-
-
-def _clip_norm(v: np.ndarray, max_norm: float) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v if n <= max_norm or n == 0.0 else v * (max_norm / n)
 
 
 class StatePusher:
