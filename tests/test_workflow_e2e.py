@@ -21,7 +21,8 @@ RULES = [
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
     "latency", "data_report",
 ]
-SMOKE = yaml.safe_load((Path(__file__).parents[1] / "config/smoke.yaml").read_text())
+REPO = Path(__file__).parents[1]
+SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
 SEEDS = tuple(SMOKE["seeds"])
 OFFSETS = tuple(SMOKE["eval"]["offsets"])
 N_PAIRS = SMOKE["eval"]["n_episodes"]
@@ -163,6 +164,14 @@ def test_artifacts_logs_and_figure(smoke_run):
     wall = float(bench[1].split("\t")[0])
     runtime_md = (work / "results/runtime.md").read_text()
     assert "train_world_model" in runtime_md and f"{wall:.2f}" in runtime_md
+    # The step benchmark reads the same file and times the configured model's bare step.
+    res = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/world_model_step.py"), "--config",
+         str(REPO / "config/smoke.yaml"), "--benchmark",
+         str(work / "results/benchmarks/train_world_model.tsv"), "--steps", "3", "--warmup", "1"],
+        capture_output=True, text=True, timeout=600, check=True)
+    steps = SMOKE["world_model"]["train"]["steps"]
+    assert f"{wall / steps:.4f} s/step wall" in res.stdout and "rule / bare" in res.stdout
     # Nothing left to do afterwards.
     res = snakemake(work, "-n", "results/table.md")
     assert "Nothing to be done" in res.stdout + res.stderr
