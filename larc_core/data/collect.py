@@ -89,6 +89,9 @@ def run_episode(
                 env.step(action[t])
         if n >= min_len:
             break
+    else:
+        log.warning("episode kept at %d frames (< min_len %d): %s solved %d random starts in a "
+                    "row sooner", n, min_len, demonstrator, MAX_START_DRAWS)
     return Episode(pixels=pixels[:n], state=state[:n], action=action[:n])
 
 
