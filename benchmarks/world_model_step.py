@@ -43,7 +43,7 @@ def bare_step_seconds(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         t0 = time.perf_counter()
         losses = model.loss(frames, actions, train_cfg.sigreg_weight,
                             train_cfg.sigreg_directions, torch.Generator().manual_seed(i),
-                            train_cfg.recon_weight)
+                            train_cfg.recon_weight, train_cfg.recon_foreground)
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)

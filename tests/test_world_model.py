@@ -395,6 +395,10 @@ def test_optional_pixel_decoder_adds_a_reconstruction_term():
     base = model.loss(frames, actions, generator=torch.Generator().manual_seed(0))
     assert out["recon"] > 0
     torch.testing.assert_close(out["total"], base["total"] + 2.0 * out["recon"])
+    # Weighting the moving pixels only adds to the error (random frames: most pixels move).
+    weighted = model.loss(frames, actions, recon_weight=2.0, recon_foreground=3.0,
+                          generator=torch.Generator().manual_seed(0))
+    assert out["recon"] < weighted["recon"] <= 4.0 * out["recon"] + 1e-6
     out["total"].backward()
     assert model.decoder.fc.weight.grad.abs().sum() > 0
     with pytest.raises(WorldModelConfigError, match="decoder_channels"):

@@ -235,6 +235,9 @@ class WorldModelTrainConfig:
     recon_weight: float = 0.0
     """Weight of the pixel-reconstruction term (MSE of the decoded frame, pixels in [0, 1]);
     needs ``decoder_channels``. 0 = LeWM's objective."""
+    recon_foreground: float = 0.0
+    """Extra weight, in the reconstruction term, of the pixels that differ from the batch's
+    per-pixel median (the block and the agent; the background and goal T are static)."""
     preload_max_gb: float = 4.0
     """Read all frames into memory when the file's pixels are at most this many GiB (faster
     random windows); larger files (the real 46 GB one) are streamed. Needs num_workers 0."""
@@ -257,6 +260,7 @@ class WorldModelTrainConfig:
         _check_float("grad_clip", self.grad_clip, exclusive_min=True)
         _check_float("sigreg_weight", self.sigreg_weight)
         _check_float("recon_weight", self.recon_weight)
+        _check_float("recon_foreground", self.recon_foreground)
         _check_float("preload_max_gb", self.preload_max_gb)
 
     def frames_per_window(self, model_cfg: WorldModelConfig) -> int:

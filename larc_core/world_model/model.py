@@ -225,7 +225,8 @@ class WorldModel(nn.Module):
     def loss(self, frames: torch.Tensor, action_blocks: torch.Tensor,
              sigreg_weight: float = 0.09, sigreg_directions: int = 1024,
              generator: torch.Generator | None = None,
-             recon_weight: float = 0.0) -> dict[str, torch.Tensor]:
+             recon_weight: float = 0.0, recon_foreground: float = 0.0,
+             ) -> dict[str, torch.Tensor]:
         """LeWM training objective on a batch of windows.
 
         Args:
@@ -237,6 +238,8 @@ class WorldModel(nn.Module):
             recon_weight: weight of ``recon``, the MSE between every frame (pixels in [0, 1],
                 resized to the decoder's output size) and its decoding from its latent; needs
                 ``cfg.decoder_channels``.
+            recon_foreground: extra weight of the pixels that differ from the batch's
+                per-pixel median (what moves: block and agent) in ``recon``.
 
         Returns:
             dict of scalars: ``pred`` = MSE(predict(z[:, :-1], a[:, :-1]), z[:, 1:]),
@@ -261,6 +264,12 @@ class WorldModel(nn.Module):
             if target.shape[-1] != size:
                 target = F.interpolate(target, size=(size, size), mode="bilinear",
                                        align_corners=False, antialias=True)
-            out["recon"] = F.mse_loss(self.decoder(z.reshape(-1, z.shape[-1])), target)
+            err = (self.decoder(z.reshape(-1, z.shape[-1])) - target) ** 2
+            if recon_foreground > 0:
+                # The block and agent cover ~2% of the pixels: weight the pixels that differ
+                # from the batch's per-pixel median (the static background and goal T).
+                moving = (target - target.median(dim=0).values).abs().amax(1, keepdim=True)
+                err = err * (1.0 + recon_foreground * (moving > 0.1).float())
+            out["recon"] = err.mean()
             out["total"] = out["total"] + recon_weight * out["recon"]
         return out

@@ -226,7 +226,8 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         torch.manual_seed(mix_seed(seed, step, 1))
         gen = torch.Generator().manual_seed(mix_seed(seed, step, 2))
         losses = model.loss(batch["frames"], batch["actions"], train_cfg.sigreg_weight,
-                            train_cfg.sigreg_directions, gen, train_cfg.recon_weight)
+                            train_cfg.sigreg_directions, gen, train_cfg.recon_weight,
+                            train_cfg.recon_foreground)
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
