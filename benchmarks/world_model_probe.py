@@ -109,7 +109,13 @@ def apply_sets(wm: dict, sets: list[str]) -> dict:
         section, _, name = key.partition(".")
         if section not in out or not name or not _:
             raise SystemExit(f"--set {item!r}: expected model.<key>=<value> or train.<key>=<value>")
-        out[section][name] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str):  # YAML 1.1 reads "1e-3" as a string
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        out[section][name] = parsed
     return out
 
 
