@@ -71,17 +71,16 @@ def data_statistics(demo_path: str | Path) -> dict[str, Any]:
                         "max": float(magnitude.max())},
         "displacement": {},
     }
-    for k in DISPLACEMENT_OFFSETS:
-        d = block_displacement(state, ep_offset, ep_len, k)
-        stats["displacement"][str(k)] = {
+    stats["_displacements"] = {
+        str(k): block_displacement(state, ep_offset, ep_len, k) for k in DISPLACEMENT_OFFSETS
+    }
+    for k, d in stats["_displacements"].items():
+        stats["displacement"][k] = {
             "median": float(np.median(d)) if d.size else float("nan"),
             "p25": float(np.percentile(d, 25)) if d.size else float("nan"),
             "p75": float(np.percentile(d, 75)) if d.size else float("nan"),
             "still_fraction": float(np.mean(d < 5.0)) if d.size else float("nan"),
         }
-    stats["_displacements"] = {
-        str(k): block_displacement(state, ep_offset, ep_len, k) for k in DISPLACEMENT_OFFSETS
-    }
     stats["_ep_len"], stats["_magnitude"] = ep_len, magnitude
     return stats
 
