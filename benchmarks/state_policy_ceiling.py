@@ -40,26 +40,9 @@ import yaml
 from larc_core.data.collect import DEMONSTRATORS, choose_val_episodes, run_episode
 from larc_core.data.hdf5 import VAL
 from larc_core.envs import PushTEnv, goal_reached
-from larc_core.envs.success import ANGLE_TOL, POS_TOL, pose_errors
-from larc_core.training.policy_train import fit_policy
+from larc_core.evaluation.state_ceiling import block_reached, fit_state_policy, state_actor
 
 OFFSETS = (25, 35, 50)
-
-
-def state_features(states: np.ndarray) -> np.ndarray:
-    """(..., >=5) states -> (..., 6) float32: agent x, y and block x, y (centred, /100 px), block
-    angle as sin, cos. Everything the success test looks at, nothing else."""
-    s = np.asarray(states, dtype=np.float32)
-    return np.stack([(s[..., 0] - 256) / 100, (s[..., 1] - 256) / 100, (s[..., 2] - 256) / 100,
-                     (s[..., 3] - 256) / 100, np.sin(s[..., 4]), np.cos(s[..., 4])], -1)
-
-
-def block_reached(cur: np.ndarray, goal: np.ndarray) -> bool:
-    """The success test on the block alone (position and angle)."""
-    cur, goal = np.asarray(cur, np.float64).copy(), np.asarray(goal, np.float64)
-    cur[:2] = goal[:2]
-    pos_err, angle_err = pose_errors(cur, goal)
-    return bool(pos_err < POS_TOL and angle_err < ANGLE_TOL)
 
 
 def _episode(task: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -122,21 +105,11 @@ def train_state_policy(stage: str, d: dict, cfg: dict, seed: int, steps: int | N
     if steps:
         train_cfg["steps"] = steps
     with TemporaryDirectory() as tmp:
-        fit = fit_policy(
-            stage, latents=torch.from_numpy(state_features(d["states"])), actions=d["actions"],
-            ep_offset=d["ep_offset"], ep_len=d["ep_len"], train_episodes=d["train"],
-            val_episodes=d["val"], policy_cfg=pol[stage], train_cfg=train_cfg,
-            goal_offset_min=int(pol["goal_offset_min"]), goal_offset_max=int(pol["goal_offset_max"]),
-            seed=seed, state_path=Path(tmp) / "state.pt", progress=False,
-        )
-    fit.policy.eval()
-
-    def act(state: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(state_features(state[None]))
-        zg = torch.from_numpy(state_features(goal[None]))
-        return fit.policy.act(z, zg, fit.stats)[0, 0].numpy()  # execute_chunk_size 1
-
-    return act, fit
+        fit = fit_state_policy(
+            stage, d["states"], d["actions"], d["ep_offset"], d["ep_len"], d["train"], d["val"],
+            pol[stage], train_cfg, int(pol["goal_offset_min"]), int(pol["goal_offset_max"]),
+            seed, Path(tmp) / "state.pt")
+    return state_actor(fit), fit
 
 
 def main() -> None:

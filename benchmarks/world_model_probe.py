@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -35,7 +37,12 @@ from larc_core.world_model import (
     load_latent_cache,
     train_world_model,
 )
-from larc_core.world_model.health import PROBE_TARGETS, probe_targets, ridge_probe_r2
+from larc_core.world_model.health import (
+    PROBE_TARGETS,
+    mlp_probe_r2,
+    probe_targets,
+    ridge_probe_r2,
+)
 
 
 def split_rows(demo_path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,28 +52,6 @@ def split_rows(demo_path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = [np.concatenate([np.arange(off[e], off[e] + ln[e]) for e in eps])
                 for eps in (d.train_episodes, d.val_episodes)]
         return np.asarray(d.state), rows[0], rows[1]
-
-
-def mlp_probe_r2(x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray,
-                 steps: int = 3000, seed: int = 0) -> np.ndarray:
-    """R^2 per target of a 2 x 256 GELU MLP fitted on standardised inputs and targets."""
-    torch.manual_seed(seed)
-    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
-    xt = (xt - xt[train].mean(0)) / (xt[train].std(0) + 1e-6)
-    yt = (yt - yt[train].mean(0)) / yt[train].std(0)
-    net = nn.Sequential(nn.Linear(xt.shape[1], 256), nn.GELU(), nn.Linear(256, 256), nn.GELU(),
-                        nn.Linear(256, yt.shape[1]))
-    opt = torch.optim.Adam(net.parameters(), 1e-3)
-    rows = torch.as_tensor(train)
-    for _ in range(steps):
-        i = rows[torch.randint(len(rows), (512,))]
-        loss = ((net(xt[i]) - yt[i]) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        pred, true = net(xt[val]), yt[val]
-        return (1 - ((pred - true) ** 2).sum(0) / ((true - true.mean(0)) ** 2).sum(0)).numpy()
 
 
 def supervised_r2(demo_path: str, steps: int, seed: int = 0) -> np.ndarray:
@@ -129,6 +114,11 @@ def main() -> None:
                     help="train a supervised CNN on the pixels instead (default 6000 steps)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--record", default=str(Path(__file__).with_suffix(".jsonl")),
+                    help="append the result as a JSON line here (results/world_model.md lists "
+                         "them); '' to skip")
+    ap.add_argument("--keep", metavar="DIR", default=None,
+                    help="keep the trained model (wm.pt) and its latents (latents.pt) in DIR")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     names = " / ".join(PROBE_TARGETS)
@@ -137,10 +127,15 @@ def main() -> None:
         r2 = supervised_r2(args.demos, args.supervised, args.seed)
         print(f"world-model probe | supervised CNN on pixels, {args.supervised} steps | R^2 "
               f"{names}: {' / '.join(f'{v:.2f}' for v in r2)} | {time.time() - t0:.0f} s")
+        record(args.record, {"set": [], "supervised": args.supervised, "demos": args.demos,
+                             "episodes": n_episodes(args.demos),
+                             "train_s": time.time() - t0, "ridge": r2.tolist(), "mlp": None})
         return
     wm = apply_sets(yaml.safe_load(Path(args.config).read_text())["world_model"], args.set)
     states, train, val = split_rows(args.demos)
-    with TemporaryDirectory() as tmp:
+    with TemporaryDirectory() as tmp_dir:
+        tmp = args.keep or tmp_dir
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         out = Path(tmp) / "wm.pt"
         train_world_model(WorldModelConfig.from_dict(wm["model"]),
                           WorldModelTrainConfig(**wm["train"]), args.demos, out,
@@ -156,6 +151,33 @@ def main() -> None:
     print(f"world-model probe | {json.dumps(args.set)} | trained in {train_s:.0f} s | R^2 {names}"
           f" | ridge {' / '.join(f'{v:.2f}' for v in ridge)} | MLP "
           f"{' / '.join(f'{v:.2f}' for v in mlp)}", flush=True)
+    record(args.record, {"set": args.set, "demos": args.demos, "episodes": n_episodes(args.demos),
+                         "train_s": train_s,
+                         "ridge": ridge.tolist(), "mlp": mlp.tolist()})
+
+
+def n_episodes(demo_path: str) -> int:
+    """Episodes in a demonstration file."""
+    with DemoFile(demo_path) as d:
+        return len(d.ep_len)
+
+
+def record(path: str, entry: dict) -> None:
+    """Append ``entry`` (with the commit, the date and the load average) as one JSON line."""
+    if not path:
+        return
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=Path(__file__).parent,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", ""
+    entry = {**entry, "commit": commit + ("+dirty" if dirty else ""),
+             "date": time.strftime("%Y-%m-%d %H:%M"), "load_avg": list(os.getloadavg())}
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
 
 
 if __name__ == "__main__":

@@ -49,3 +49,15 @@ RUNTIME = "results/runtime.md"
 LATENCY_MD = "results/latency.md"
 LATENCY_JSON = "results/latency.json"
 LATENCY_FIG = "results/figures/latency_vs_success.png"
+STATE_CEILING = "results/eval/state_ceiling.json"
+"""LARC-IDM and LARC-Chunk trained and evaluated on the true state (rule ``state_ceiling``)."""
+WM_VIEWS = {
+    "decoded": "results/figures/world_model_decoded.png",
+    "rollout": "results/figures/world_model_imagined.png",
+    "video": "results/figures/world_model_imagined.gif",
+    "chunk": "results/figures/chunk_imagined.png",
+    "json": "results/world_model_views.json",
+}
+"""Pictures of what the world model sees (rule ``world_model_views``)."""
+WM_PROBE_LOG = "benchmarks/world_model_probe.jsonl"
+"""World-model settings measured by ``benchmarks/world_model_probe.py`` (listed in the report)."""

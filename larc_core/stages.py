@@ -219,14 +219,60 @@ def figures(config: dict, eval_files: list[str] | None = None, out: str = paths.
 def world_model_health(
     config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
     latents: str = paths.LATENTS, out_md: str = paths.WM_HEALTH_MD,
-    out_json: str = paths.WM_HEALTH_JSON, out_png: str = paths.WM_HEALTH_FIG,
+    out_json: str = paths.WM_HEALTH_JSON, out_png: str = paths.WM_HEALTH_FIG, *,
+    gap_evals: list[str] | None = None, state_ceiling: str | None = None,
+    views: dict[str, str] | None = None, probe_log: str | None = None,
 ) -> dict:
+    """Health metrics and probes of the world model in ``out_md``; with ``state_ceiling`` (and
+    the LARC evaluations ``gap_evals``) the latent-policy gap, with ``probe_log`` the settings
+    tried, with ``views`` the pictures of rule ``world_model_views``."""
+    from larc_core.reporting.world_model import gap_section, settings_section, views_section
     from larc_core.world_model.health import world_model_health as health
 
+    sections = []
+    if state_ceiling:
+        sections.append(gap_section(gap_evals or [], state_ceiling))
+    if views:
+        sections.append(views_section(views, out_md))
+    if probe_log and Path(probe_log).exists():
+        sections.append(settings_section(probe_log))
     report = health(demos, world_model, latents, out_md, out_json, out_png, seed=config["seed"],
-                    device=config["device"])
+                    device=config["device"], extra_sections=sections)
     log.info("wrote %s, %s and %s", out_md, out_json, out_png)
     return report
+
+
+def state_ceiling(demos: str, pairs: list[str], out: str, policy: dict, stages: list[str],
+                  seed: int, threads: int = 1) -> dict:
+    """LARC policies trained on the true state, run on the evaluation pairs -> ``out`` (JSON)."""
+    from larc_core.evaluation.state_ceiling import state_ceiling as ceiling
+    from larc_core.io import atomic_write_json
+
+    _threads(threads)
+    res = ceiling(demos, pairs, stages, policy, seed, Path(paths.STATE_ROOT) / "state_ceiling")
+    atomic_write_json(out, res)
+    log.info("wrote %s: %s", out, ", ".join(
+        f"{r['stage']} h{r['offset']} {r['successes']}/{r['n_episodes']}" for r in res["rows"]))
+    return res
+
+
+def world_model_views(demos: str, world_model: str, latents: str, chunk_backbone: str,
+                      chunk_stats: str, pairs: str, out: dict[str, str], views: dict, seed: int,
+                      threads: int = 1) -> dict:
+    """Pictures of what the world model sees (see :mod:`larc_core.reporting.imagination`)."""
+    from larc_core.reporting.imagination import world_model_views as draw
+
+    _threads(threads)
+    summary = draw(
+        demos, world_model, latents, chunk_backbone, chunk_stats, pairs, out,
+        decoder={"kind": views["decoder"], "channels": views["decoder_channels"],
+                 "size": views["decoder_size"], "steps": views["steps"],
+                 "batch_size": views["batch_size"], "lr": views["lr"],
+                 "foreground": views["foreground"]},
+        seed=seed, n_frames=views["n_frames"], rollout_blocks=views["rollout_blocks"],
+        n_pairs=views["n_pairs"])
+    log.info("wrote %s", ", ".join(str(p) for p in out.values()))
+    return summary
 
 
 TRAIN_CURVE_TITLES = {
@@ -254,7 +300,8 @@ def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
 
     # eval covers eval_reference files
     rules = ["collect_demos", "train_world_model", "cache_latents", "train_idm", "train_chunk",
-             "train_wm_ft", "train_gc_idm", "world_model_health", "eval"]
+             "train_wm_ft", "train_gc_idm", "world_model_health", "state_ceiling",
+             "world_model_views", "eval"]
     write_runtime(benchmark_files, out_md, rules=rules)
     log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))
 

@@ -99,3 +99,37 @@ def test_worker_count_is_bounded_by_pairs_and_cores():
     assert worker_count(8, 3) == 1  # 3 pairs: starting workers would cost more than it saves
     assert worker_count(2, 50) == min(2, cores)
     assert worker_count(0, 5) == 1
+
+
+def test_state_ceiling_features_and_block_test():
+    """The ceiling's features read the pose only (no velocity), and its block-only test ignores
+    the agent but not the block's angle."""
+    from larc_core.evaluation.state_ceiling import block_reached, state_features
+
+    s = np.array([356.0, 156.0, 256.0, 306.0, np.pi / 2, 7.0, -3.0])
+    f = state_features(s[None])[0]
+    np.testing.assert_allclose(f, [1.0, -1.0, 0.0, 0.5, 1.0, 0.0], atol=1e-6)
+    moved = s.copy()
+    moved[5:] = 0.0
+    np.testing.assert_array_equal(state_features(moved[None]), state_features(s[None]))
+    goal = s.copy()
+    goal[:2] = [10.0, 10.0]  # the agent far away: the block alone is at its goal
+    assert block_reached(s, goal)
+    goal[4] += 0.5  # the block turned by 0.5 rad: not reached
+    assert not block_reached(s, goal)
+
+
+def test_state_ceiling_runs_pairs_with_the_latched_success_test():
+    """A pair whose start already meets the goal's block pose succeeds only when the agent also
+    gets there; a do-nothing actor on a far goal fails after the whole budget."""
+    from larc_core.evaluation.state_ceiling import run_state_pairs
+
+    start = [200.0, 200.0, 256.0, 256.0, np.pi / 4, 0.0, 0.0]
+    pairs = [
+        {"start_row": 0, "start_state": start, "goal_state": start},
+        {"start_row": 1, "start_state": start,
+         "goal_state": [200.0, 200.0, 300.0, 300.0, 0.0, 0.0, 0.0]},
+    ]
+    recs = run_state_pairs(lambda state, goal: np.zeros(2), pairs, budget=6)
+    assert recs[0]["success"] and recs[0]["steps"] == 1
+    assert not recs[1]["success"] and not recs[1]["block_success"] and recs[1]["steps"] == 6

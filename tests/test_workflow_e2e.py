@@ -19,7 +19,7 @@ RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
-    "latency", "data_report",
+    "latency", "data_report", "state_ceiling", "world_model_views",
 ]
 REPO = Path(__file__).parents[1]
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
@@ -144,6 +144,9 @@ def test_artifacts_logs_and_figure(smoke_run):
         "results/figures/success_vs_offset.png", "artifacts/manifest.json",
         "results/world_model.md", "results/figures/world_model_health.png",
         "results/data.md", "results/figures/data.png",
+        "results/eval/state_ceiling.json", "results/world_model_views.json",
+        "results/figures/world_model_decoded.png", "results/figures/world_model_imagined.png",
+        "results/figures/world_model_imagined.gif", "results/figures/chunk_imagined.png",
         "results/runtime.md", *(f"results/figures/training_{n}.png"
                                 for n in ("world_model", "idm", "chunk", "wm_ft", "gc_idm")),
     ):
@@ -159,7 +162,15 @@ def test_artifacts_logs_and_figure(smoke_run):
     health = json.loads((work / "results/world_model_health.json").read_text())
     wm_sha = eval_docs(work, "larc_idm", 25)[0]["world_model_sha256"]
     assert health["provenance"]["world_model_sha256"] == wm_sha
-    assert "Linear probes" in (work / "results/world_model.md").read_text()
+    wm_md = (work / "results/world_model.md").read_text()
+    assert "ridge R^2 | MLP R^2" in wm_md and "Latent-policy gap" in wm_md
+    assert "world_model_imagined.gif" in wm_md
+    # The ceiling ran on the evaluation's own pairs, one row per stage and offset.
+    ceiling = json.loads((work / "results/eval/state_ceiling.json").read_text())
+    assert {(r["stage"], r["offset"]) for r in ceiling["rows"]} == {
+        (s, o) for s in ("idm", "chunk") for o in OFFSETS}
+    pairs_sha = {o: eval_docs(work, "larc_idm", o)[0]["pairs_sha256"] for o in OFFSETS}
+    assert all(r["pairs_sha256"] == pairs_sha[r["offset"]] for r in ceiling["rows"])
     bench = (work / "results/benchmarks/train_world_model.tsv").read_text().splitlines()
     wall = float(bench[1].split("\t")[0])
     runtime_md = (work / "results/runtime.md").read_text()

@@ -403,3 +403,36 @@ def test_optional_pixel_decoder_adds_a_reconstruction_term():
     assert model.decoder.fc.weight.grad.abs().sum() > 0
     with pytest.raises(WorldModelConfigError, match="decoder_channels"):
         tiny_cfg(decoder_channels=[8, 8, 8, 8, 8])
+
+
+def test_keypoint_encoder_and_broadcast_decoder():
+    """The keypoint encoder maps frames to latent_dim features whose keypoints follow what moves
+    (a shifted blob moves its expected x); the broadcast decoder draws R x R frames in [0, 1];
+    bad kinds and sizes are named."""
+    from larc_core.world_model.encoders import BroadcastDecoder, KeypointEncoder
+
+    cfg = tiny_cfg(encoder="keypoint", keypoints=4, decoder="broadcast", decoder_channels=[8],
+                   decoder_size=8)
+    model = WorldModel(cfg)
+    frames, actions = uint8_frames(2, 3, RES, RES), torch.randn(2, 3, cfg.action_block_dim)
+    assert model.encode(frames).shape == (2, 3, cfg.latent_dim)
+    out = model.loss(frames, actions, recon_weight=1.0, recon_foreground=2.0)
+    assert out["recon"] > 0 and model.decoder(torch.zeros(5, cfg.latent_dim)).shape == (5, 3, 8, 8)
+    out["total"].backward()
+    assert model.encoder.keypoint_logits.weight.grad.abs().sum() > 0
+
+    # Spatial softmax: a peak at row 1, column 3 of a 4 x 4 map is read as x = 1, y = -1/3.
+    logits = torch.zeros(1, 1, 4, 4)
+    logits[0, 0, 1, 3] = 50.0
+    kx, ky = KeypointEncoder.expected_xy(logits)
+    torch.testing.assert_close(kx, torch.tensor([[1.0]]))
+    torch.testing.assert_close(ky, torch.tensor([[-1 / 3]]))
+    dec = BroadcastDecoder(6, (4,), 12)
+    img = dec(torch.randn(3, 6))
+    assert img.shape == (3, 3, 12, 12) and float(img.min()) >= 0 and float(img.max()) <= 1
+    with pytest.raises(WorldModelConfigError, match="encoder must be"):
+        tiny_cfg(encoder="resnet")
+    with pytest.raises(WorldModelConfigError, match="decoder must be"):
+        tiny_cfg(decoder="deconv")
+    with pytest.raises(WorldModelConfigError, match="decoder_size"):
+        tiny_cfg(decoder="broadcast", decoder_channels=[8], decoder_size=4 * RES)

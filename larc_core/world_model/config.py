@@ -68,9 +68,14 @@ class WorldModelConfig:
     """Resize frames of any other size to ``image_size`` inside ``encode`` (antialiased
     bilinear, as LeWM's preprocessing does); False rejects them with an error instead."""
     encoder: str = "cnn"
-    """Image encoder: ``"cnn"`` (small, CPU default) or ``"vit"`` (HF-ViT layout, paper size)."""
+    """Image encoder: ``"cnn"`` (flatten head), ``"keypoint"`` (spatial-softmax keypoints and
+    pooled features: keeps positions and the block's shape at CPU scale) or ``"vit"`` (HF-ViT
+    layout, paper size)."""
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
-    """Output channels of each stride-2 conv stage of the CNN encoder."""
+    """Output channels of each conv stage of the cnn / keypoint encoder (cnn: all stride 2;
+    keypoint: the first two stride 2, the rest stride 1)."""
+    keypoints: int = 32
+    """Spatial-softmax keypoints of the keypoint encoder (each gives an expected x and y)."""
     vit_patch: int = 14
     """ViT patch side in pixels (``image_size`` must be a multiple)."""
     vit_hidden: int = 192
@@ -109,6 +114,13 @@ class WorldModelConfig:
     the frame from the latent keeps the block in it (the pure JEPA keeps the agent and drops
     the T at this scale; REFERENCE section 9)."""
 
+    decoder: str = "upsample"
+    """Pixel decoder kind: ``"upsample"`` (4 x 4 grid doubled per ``decoder_channels`` stage) or
+    ``"broadcast"`` (spatial broadcast: ``decoder_channels`` full-resolution conv stages at
+    ``decoder_size`` px)."""
+    decoder_size: int = 32
+    """Output side in px of the broadcast decoder (the upsample decoder's follows its stages)."""
+
     def __post_init__(self) -> None:
         for name in ("cnn_channels", "decoder_channels"):  # YAML/JSON lists -> hashable tuples
             if isinstance(getattr(self, name), list):
@@ -117,11 +129,13 @@ class WorldModelConfig:
             raise WorldModelConfigError(
                 f"resize_input must be true or false, got {self.resize_input!r}"
             )
-        if self.encoder not in ("cnn", "vit"):
-            raise WorldModelConfigError(f"encoder must be 'cnn' or 'vit', got {self.encoder!r}")
+        if self.encoder not in ("cnn", "keypoint", "vit"):
+            raise WorldModelConfigError(
+                f"encoder must be 'cnn', 'keypoint' or 'vit', got {self.encoder!r}")
         for name in ("image_size", "vit_patch", "vit_hidden", "vit_layers", "vit_heads",
                      "vit_mlp", "latent_dim", "projector_hidden", "action_dim", "frameskip",
-                     "action_embed_hidden", "history", "depth", "heads", "head_dim", "mlp_dim"):
+                     "action_embed_hidden", "history", "depth", "heads", "head_dim", "mlp_dim",
+                     "keypoints"):
             _check_int(name, getattr(self, name))
         _check_float("dropout", self.dropout, 0.0, 0.9)
         if not isinstance(self.cnn_channels, tuple) or not self.cnn_channels:
@@ -136,7 +150,16 @@ class WorldModelConfig:
             )
         for i, c in enumerate(self.decoder_channels):
             _check_int(f"decoder_channels[{i}]", c)
-        if self.decoder_channels and 4 * 2 ** len(self.decoder_channels) > self.image_size:
+        if self.decoder not in ("upsample", "broadcast"):
+            raise WorldModelConfigError(
+                f"decoder must be 'upsample' or 'broadcast', got {self.decoder!r}")
+        _check_int("decoder_size", self.decoder_size)
+        if self.decoder == "broadcast" and self.decoder_size > self.image_size:
+            raise WorldModelConfigError(
+                f"decoder_size ({self.decoder_size}) must not exceed image_size "
+                f"({self.image_size})")
+        if (self.decoder == "upsample" and self.decoder_channels
+                and 4 * 2 ** len(self.decoder_channels) > self.image_size):
             raise WorldModelConfigError(
                 f"decoder_channels has {len(self.decoder_channels)} stages, which decode "
                 f"{4 * 2 ** len(self.decoder_channels)} px frames, larger than image_size "

@@ -1,4 +1,4 @@
-"""Image encoders: a small CNN (CPU default) and a ViT with Hugging Face ``ViTModel`` names.
+"""Image encoders: a small CNN, a keypoint CNN (CPU default) and a ViT with Hugging Face ``ViTModel`` names.
 
 Both map normalised images ``(N, 3, H, W)`` to one feature vector per image ``(N, E)``. The ViT's
 module and parameter names reproduce ``transformers.ViTModel`` (4.x layout, no pooler) so the
@@ -43,6 +43,55 @@ class CNNEncoder(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) float -> (N, out_dim)."""
         return self.norm(self.fc(self.convs(images).flatten(1)))
+
+
+class KeypointEncoder(nn.Module):
+    """Position-keeping CNN: coordinate channels -> 3x3 conv stages (the first two stride 2,
+    the rest stride 1; GroupNorm, GELU) -> per-keypoint spatial softmax (expected x, y) and
+    global mean-pooled features -> Linear -> LayerNorm.
+
+    Why: a flatten + Linear head must learn the block's angle separately at every grid cell,
+    which 300 episodes do not cover; keypoints give positions and pooled features give
+    position-free shape (orientation) evidence. Input ``(N, 3, S, S)`` normalised images;
+    output ``(N, out_dim)``.
+    """
+
+    def __init__(self, channels: tuple[int, ...], keypoints: int, out_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 3 + 2  # RGB + x/y coordinate channels
+        for i, c in enumerate(channels):
+            layers += [nn.Conv2d(c_in, c, 3, stride=2 if i < 2 else 1, padding=1),
+                       nn.GroupNorm(math.gcd(8, c), c), nn.GELU()]
+            c_in = c
+        self.convs = nn.Sequential(*layers)
+        self.keypoint_logits = nn.Conv2d(c_in, keypoints, 1)
+        self.fc = nn.Linear(2 * keypoints + c_in, out_dim)
+        self.norm = nn.LayerNorm(out_dim)
+
+    @staticmethod
+    def _grid(n: int, h: int, w: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ys = torch.linspace(-1.0, 1.0, h, device=like.device, dtype=like.dtype)
+        xs = torch.linspace(-1.0, 1.0, w, device=like.device, dtype=like.dtype)
+        return xs.view(1, 1, 1, w).expand(n, 1, h, w), ys.view(1, 1, h, 1).expand(n, 1, h, w)
+
+    @classmethod
+    def expected_xy(cls, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Spatial softmax: logits (N, K, H, W) -> expected x and y (N, K) each, in [-1, 1]
+        (x left to right, y top to bottom)."""
+        n, _, h, w = logits.shape
+        attn = logits.flatten(2).softmax(-1)                            # (N, K, HW)
+        fx, fy = cls._grid(1, h, w, logits)
+        return attn @ fx.flatten(), attn @ fy.flatten()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) float -> (N, out_dim)."""
+        n, _, h, w = images.shape
+        gx, gy = self._grid(n, h, w, images)
+        feats = self.convs(torch.cat([images, gx, gy], dim=1))          # (N, C, S/4, S/4)
+        kx, ky = self.expected_xy(self.keypoint_logits(feats))          # (N, K) each
+        pooled = feats.mean(dim=(2, 3))                                 # (N, C)
+        return self.norm(self.fc(torch.cat([kx, ky, pooled], dim=1)))
 
 
 class ViTPatchEmbeddings(nn.Module):
@@ -236,9 +285,49 @@ class PixelDecoder(nn.Module):
         return torch.sigmoid(self.net(x))
 
 
+class BroadcastDecoder(nn.Module):
+    """Spatial-broadcast decoder (Watters et al., 2019): the latent ``(N, D)`` is tiled over an
+    ``R x R`` grid with x/y coordinate channels, then 3x3 conv stages (GELU) at full resolution,
+    a 1x1 conv to RGB and a sigmoid. Drawing an object at a position or angle is a per-pixel
+    function of (latent, x, y), so the decoder asks the latent for the pose itself, not for a
+    picture laid out on a coarse grid as an upsampling decoder does.
+    """
+
+    def __init__(self, latent_dim: int, channels: tuple[int, ...], out_size: int) -> None:
+        super().__init__()
+        self.out_size = out_size
+        layers: list[nn.Module] = []
+        c_in = latent_dim + 2
+        for c in channels:
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.GELU()]
+            c_in = c
+        layers.append(nn.Conv2d(c_in, 3, 1))
+        self.net = nn.Sequential(*layers)
+        g = torch.linspace(-1.0, 1.0, out_size)
+        self.register_buffer("grid", torch.stack(torch.meshgrid(g, g, indexing="xy"))[None],
+                             persistent=False)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, D) -> (N, 3, R, R) in [0, 1]."""
+        n, r = z.shape[0], self.out_size
+        x = torch.cat([z[:, :, None, None].expand(n, -1, r, r), self.grid.expand(n, -1, -1, -1)],
+                      dim=1)
+        return torch.sigmoid(self.net(x))
+
+
+def build_decoder(latent_dim: int, kind: str, channels: tuple[int, ...],
+                  out_size: int) -> nn.Module:
+    """Pixel decoder ``(N, latent_dim) -> (N, 3, R, R)``: ``"upsample"`` (R = 4 * 2**stages)
+    or ``"broadcast"`` (R = ``out_size``)."""
+    if kind == "broadcast":
+        return BroadcastDecoder(latent_dim, channels, out_size)
+    return PixelDecoder(latent_dim, channels)
+
 def build_encoder(cfg: WorldModelConfig) -> nn.Module:
     """Encoder for ``cfg``: maps (N, 3, S, S) normalised images to (N, cfg.encoder_dim)."""
     if cfg.encoder == "vit":
         return ViTEncoder(cfg.image_size, cfg.vit_patch, cfg.vit_hidden, cfg.vit_layers,
                           cfg.vit_heads, cfg.vit_mlp)
+    if cfg.encoder == "keypoint":
+        return KeypointEncoder(cfg.cnn_channels, cfg.keypoints, cfg.latent_dim)
     return CNNEncoder(cfg.image_size, cfg.cnn_channels, cfg.latent_dim)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import WorldModelConfig
-from .encoders import PixelDecoder, build_encoder
+from .encoders import build_decoder, build_encoder
 from .predictor import ActionEncoder, ARPredictor, ProjectorMLP
 from .sigreg import sigreg
 
@@ -23,6 +23,21 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: State-dict entries LARC adds on top of the published LeWM layout.
 LARC_ONLY_KEYS = ("action_mean", "action_std")
+
+
+def reconstruction_loss(decoded: torch.Tensor, target: torch.Tensor,
+                        foreground: float = 0.0) -> torch.Tensor:
+    """Pixel MSE of decoded frames ``(N, 3, S, S)`` against ``target`` (same shape, [0, 1]).
+
+    ``foreground`` > 0 adds that much weight to the pixels differing from the batch's per-pixel
+    median by more than 0.1: the block and the agent cover ~2% of a frame, the static
+    background and goal T the rest, so an unweighted decoder learns the background first.
+    """
+    err = (decoded - target) ** 2
+    if foreground > 0:
+        moving = (target - target.median(dim=0).values).abs().amax(1, keepdim=True)
+        err = err * (1.0 + foreground * (moving > 0.1).float())
+    return err.mean()
 
 
 class WorldModel(nn.Module):
@@ -47,7 +62,7 @@ class WorldModel(nn.Module):
         self.pred_proj = ProjectorMLP(d, cfg.projector_hidden, d)
         # Optional (CPU-scale deviation, see WorldModelConfig.decoder_channels); registered
         # after the LeWM modules so a model without it has exactly LeWM's keys.
-        self.decoder = (PixelDecoder(d, cfg.decoder_channels)
+        self.decoder = (build_decoder(d, cfg.decoder, cfg.decoder_channels, cfg.decoder_size)
                         if cfg.decoder_channels else None)
         a = cfg.action_block_dim
         # Persistent: the z-scoring is part of the trained model and must travel with it.
@@ -235,7 +250,8 @@ class WorldModel(nn.Module):
             sigreg_weight: weight of SIGReg in ``total``.
             sigreg_directions: random directions for SIGReg.
             generator: makes SIGReg's directions reproducible.
-            recon_weight: weight of ``recon``, the MSE between every frame (pixels in [0, 1],
+            recon_weight: weight of ``recon``, the MSE between the first frame of each window
+                (pixels in [0, 1],
                 resized to the decoder's output size) and its decoding from its latent; needs
                 ``cfg.decoder_channels``.
             recon_foreground: extra weight of the pixels that differ from the batch's
@@ -258,18 +274,14 @@ class WorldModel(nn.Module):
             if self.decoder is None:
                 raise ValueError("recon_weight > 0 needs a pixel decoder: set "
                                  "world_model.model.decoder_channels")
-            flat = frames.reshape(-1, *frames.shape[-3:])
+            # One frame per window (the first): windows are drawn at random, so every frame is
+            # covered, at a quarter of the decoder's cost of decoding all T frames.
+            flat = frames[:, 0]
             target = flat.to(z.device).permute(0, 3, 1, 2).float() / 255.0
             size = self.decoder.out_size
             if target.shape[-1] != size:
                 target = F.interpolate(target, size=(size, size), mode="bilinear",
                                        align_corners=False, antialias=True)
-            err = (self.decoder(z.reshape(-1, z.shape[-1])) - target) ** 2
-            if recon_foreground > 0:
-                # The block and agent cover ~2% of the pixels: weight the pixels that differ
-                # from the batch's per-pixel median (the static background and goal T).
-                moving = (target - target.median(dim=0).values).abs().amax(1, keepdim=True)
-                err = err * (1.0 + recon_foreground * (moving > 0.1).float())
-            out["recon"] = err.mean()
+            out["recon"] = reconstruction_loss(self.decoder(z[:, 0]), target, recon_foreground)
             out["total"] = out["total"] + recon_weight * out["recon"]
         return out

@@ -28,6 +28,11 @@ SEEDS = [int(s) for s in config["seeds"]]
 TRAINED_METHODS = [m for m in EVAL_METHODS if METHODS[m].learned]
 REFERENCE_METHODS = [m for m in EVAL_METHODS if not (METHODS[m].learned or METHODS[m].planned)]
 PLANNER_METHODS = [m for m in EVAL_METHODS if METHODS[m].planned]
+# results/world_model.md compares these LARC rows with their true-state ceiling (rule
+# state_ceiling) and shows LARC-Chunk's imagined chunk (rule world_model_views).
+GAP_METHODS = [m for m in ("larc_idm", "larc_chunk") if m in TRAINED_METHODS]
+RUN_STATE_CEILING = bool(GAP_METHODS and config["state_ceiling"]["stages"])
+RUN_WM_VIEWS = "larc_chunk" in TRAINED_METHODS
 # CEM settings per planner row, validated at parse time (a bad value fails before any job).
 PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANNER_METHODS}
 GPU = 0 if config["device"] == "cpu" else 1
@@ -154,6 +159,8 @@ def benchmark_files():
     stages += ["gc_idm"] if "gc_idm" in EVAL_METHODS else []
     files += expand("results/benchmarks/train_{stage}_seed{seed}.tsv", stage=stages, seed=SEEDS)
     files.append("results/benchmarks/world_model_health.tsv")
+    files += ["results/benchmarks/state_ceiling.tsv"] if RUN_STATE_CEILING else []
+    files += ["results/benchmarks/world_model_views.tsv"] if RUN_WM_VIEWS else []
     files += expand(
         "results/benchmarks/eval_{method}_seed{seed}_h{offset}.tsv",
         method=TRAINED_METHODS, seed=SEEDS, offset=EVAL_OFFSETS,
@@ -163,3 +170,18 @@ def benchmark_files():
         offset=EVAL_OFFSETS,
     )
     return files
+
+
+def health_inputs(wildcards):
+    """The world model, its latents and data; for the report's extra sections the LARC-IDM and
+    LARC-Chunk evaluations with their true-state ceiling, the pictures, and the settings log."""
+    inputs = {"h5": paths.DEMOS, "world_model": world_model_path(), "latents": paths.LATENTS}
+    if RUN_STATE_CEILING:
+        inputs["state_ceiling"] = paths.STATE_CEILING
+        inputs["gap_evals"] = expand(paths.EVAL, method=GAP_METHODS, seed=SEEDS,
+                                     offset=EVAL_OFFSETS)
+    if RUN_WM_VIEWS:
+        inputs["views"] = list(paths.WM_VIEWS.values())
+    if Path(paths.WM_PROBE_LOG).exists():
+        inputs["probe_log"] = paths.WM_PROBE_LOG
+    return inputs

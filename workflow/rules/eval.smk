@@ -102,3 +102,28 @@ rule eval_planner:
         "../../environment.yml"
     script:
         "../scripts/evaluate.py"
+
+
+rule state_ceiling:
+    """LARC-IDM and LARC-Chunk trained on the true state and run on the evaluation's pairs:
+    the ceiling their latent rows are compared with in results/world_model.md."""
+    input:
+        h5=paths.DEMOS,
+        pairs=expand(paths.PAIRS, offset=EVAL_OFFSETS),
+    output:
+        json=paths.STATE_CEILING,
+    params:
+        policy=config["policy"],
+        stages=config["state_ceiling"]["stages"],
+        seed=config["state_ceiling"]["seed"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+    log:
+        "logs/state_ceiling.log",
+    benchmark:
+        "results/benchmarks/state_ceiling.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/state_ceiling.py"

@@ -25,11 +25,10 @@ if "latents" not in LINKED:
 
 
 rule world_model_health:
-    """Held-out prediction and rollout error vs copy baselines, and linear-probe R^2."""
+    """Held-out prediction and rollout error vs copy baselines, ridge and MLP probes, the gap
+    between the latent policies and their true-state ceiling, and the pictures."""
     input:
-        h5=paths.DEMOS,
-        world_model=world_model_path(),
-        latents=paths.LATENTS,
+        unpack(health_inputs),
     output:
         md=report(paths.WM_HEALTH_MD, caption="../report/world_model.rst", category="World model"),
         json=paths.WM_HEALTH_JSON,
@@ -47,3 +46,39 @@ rule world_model_health:
         "../../environment.yml"
     script:
         "../scripts/world_model_health.py"
+
+
+rule world_model_views:
+    """What the frozen world model sees: an inspection decoder on its latents (never used to
+    act), decoded frames, an imagined rollout (figure and GIF), LARC-Chunk's imagined chunk."""
+    input:
+        h5=paths.DEMOS,
+        world_model=world_model_path(),
+        latents=paths.LATENTS,
+        backbone=f"{policy_dir('chunk', SEEDS[0])}/shared_policy_backbone.pt",
+        stats=f"{policy_dir('chunk', SEEDS[0])}/action_stats.pt",
+        pairs=paths.PAIRS.format(offset=EVAL_OFFSETS[0]),
+    output:
+        decoded=report(paths.WM_VIEWS["decoded"], caption="../report/world_model_views.rst",
+                       category="World model"),
+        rollout=report(paths.WM_VIEWS["rollout"], caption="../report/world_model_views.rst",
+                       category="World model"),
+        video=report(paths.WM_VIEWS["video"], caption="../report/world_model_views.rst",
+                     category="World model"),
+        chunk=report(paths.WM_VIEWS["chunk"], caption="../report/world_model_views.rst",
+                     category="World model"),
+        json=paths.WM_VIEWS["json"],
+    params:
+        views=config["views"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=4000,
+    log:
+        "logs/world_model_views.log",
+    benchmark:
+        "results/benchmarks/world_model_views.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/world_model_views.py"
