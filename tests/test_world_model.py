@@ -406,10 +406,10 @@ def test_optional_pixel_decoder_adds_a_reconstruction_term():
 
 
 def test_keypoint_encoder_and_broadcast_decoder():
-    """The keypoint encoder maps frames to latent_dim features whose keypoints follow what moves
-    (a shifted blob moves its expected x); the broadcast decoder draws R x R frames in [0, 1];
-    bad kinds and sizes are named."""
-    from larc_core.world_model.encoders import BroadcastDecoder, KeypointEncoder
+    """The keypoint encoder maps frames to latent_dim features and its spatial softmax reads a
+    peak's position; the broadcast decoder draws R x R frames in [0, 1]; bad kinds and sizes
+    are named."""
+    from larc_core.world_model.encoders import BroadcastDecoder, KeypointEncoder, build_decoder
 
     cfg = tiny_cfg(encoder="keypoint", keypoints=4, decoder="broadcast", decoder_channels=[8],
                    decoder_size=8)
@@ -434,5 +434,11 @@ def test_keypoint_encoder_and_broadcast_decoder():
         tiny_cfg(encoder="resnet")
     with pytest.raises(WorldModelConfigError, match="decoder must be"):
         tiny_cfg(decoder="deconv")
+    with pytest.raises(ValueError, match="decoder kind"):
+        build_decoder(6, "deconv", (4,), 12)
+    # The reconstruction term draws one frame per window from the generator: reproducible.
+    g = [model.loss(frames, actions, recon_weight=1.0, generator=torch.Generator().manual_seed(5))
+         for _ in range(2)]
+    torch.testing.assert_close(g[0]["recon"], g[1]["recon"])
     with pytest.raises(WorldModelConfigError, match="decoder_size"):
         tiny_cfg(decoder="broadcast", decoder_channels=[8], decoder_size=4 * RES)

@@ -56,14 +56,17 @@ def fit_state_policy(stage: str, states: np.ndarray, actions: np.ndarray, ep_off
                      ep_len: np.ndarray, train_episodes: np.ndarray, val_episodes: np.ndarray,
                      policy_cfg: dict[str, Any], train_cfg: dict[str, Any],
                      goal_offset_min: int, goal_offset_max: int, seed: int,
-                     state_path: str | Path, progress: bool = False) -> FitResult:
-    """``fit_policy`` on state features (N, 6) instead of latents; same sampler and losses."""
+                     state_path: str | Path, progress: bool = False,
+                     identity: dict[str, Any] | None = None) -> FitResult:
+    """``fit_policy`` on state features (N, 6) instead of latents; same sampler and losses.
+    ``identity`` (e.g. the demonstration file's hash) keys the resume state to the data."""
     return fit_policy(
         stage, latents=torch.from_numpy(state_features(states)), actions=actions,
         ep_offset=ep_offset, ep_len=ep_len, train_episodes=train_episodes,
         val_episodes=val_episodes, policy_cfg=policy_cfg, train_cfg=train_cfg,
         goal_offset_min=goal_offset_min, goal_offset_max=goal_offset_max, seed=seed,
         state_path=state_path, progress=progress,
+        identity={"features": "state6", **(identity or {})},
     )
 
 
@@ -106,13 +109,15 @@ def state_ceiling(demo_path: str | Path, pairs_paths: list[str | Path], stages: 
                   policy: dict[str, Any], seed: int, state_dir: str | Path,
                   progress: bool = False) -> dict[str, Any]:
     """Train each stage on the true state (``policy`` = config ``policy:``) and run it on every
-    pairs file. Returns ``{"seed", "rows": [{stage, label, offset, n_episodes, successes,
-    success_rate, block_successes, pairs_sha256}], "fits": {stage: {train_bc, val_bc}}}``."""
+    pairs file. Returns ``{"seed", "demos_sha256", "rows": [{stage, label, offset, n_episodes,
+    successes, success_rate, block_successes, pairs_file, pairs_sha256, episodes}], "fits":
+    {stage: {train_bc, val_bc}}}``; ``episodes`` holds one record per pair."""
     with DemoFile(demo_path) as demo:
         states, actions = np.asarray(demo.state), np.asarray(demo.action)
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
         train_eps, val_eps = demo.train_episodes, demo.val_episodes
     docs = [(str(p), load_pairs(p)) for p in pairs_paths]
+    demo_sha = sha256_file(demo_path)
     rows, fits = [], {}
     for stage in stages:
         if stage not in CEILING_LABELS:
@@ -121,7 +126,8 @@ def state_ceiling(demo_path: str | Path, pairs_paths: list[str | Path], stages: 
         fit = fit_state_policy(
             stage, states, actions, ep_offset, ep_len, train_eps, val_eps, policy[stage],
             policy["train"], int(policy["goal_offset_min"]), int(policy["goal_offset_max"]),
-            seed, Path(state_dir) / f"state_{stage}_seed{seed}.pt", progress=progress)
+            seed, Path(state_dir) / f"state_{stage}_seed{seed}.pt", progress=progress,
+            identity={"demos_sha256": demo_sha})
         fits[stage] = {"train_bc": fit.history[-1]["bc"], "val_bc": fit.val["bc"]}
         actor = state_actor(fit)
         for path, doc in docs:
@@ -134,4 +140,4 @@ def state_ceiling(demo_path: str | Path, pairs_paths: list[str | Path], stages: 
                 "pairs_file": path, "pairs_sha256": sha256_file(path), "episodes": recs,
             })
             log.info("%s on the true state, h%d: %d/%d successes", stage, doc["offset"], k, n)
-    return {"seed": seed, "rows": rows, "fits": fits}
+    return {"seed": seed, "demos_sha256": demo_sha, "rows": rows, "fits": fits}

@@ -56,7 +56,8 @@ def _rollout_start(demo: DemoFile, states: np.ndarray, span: int, lead: int) -> 
             if d > best:
                 best, best_row = d, r
     if best_row is None:
-        raise ValueError(f"no validation episode of {demo.path} is {span + lead} steps long")
+        raise ValueError(f"no validation episode of {demo.path} is longer than {span + lead} "
+                         "steps: lower views.rollout_blocks")
     return best_row
 
 
@@ -126,7 +127,8 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
         [f"t+{k * fs}" for k in range(rollout_blocks + 1)],
         f"Imagined rollout: predictor from row {start} under the recorded actions, "
         f"{rollout_blocks} blocks of {fs} steps"), out["rollout"])
-    save_gif([real, enc_dec, imag_dec], ["real", "encoded", "imagined"], out["video"])
+    save_gif([real, enc_dec, imag_dec], ["real", "encoded", "imagined"], out["video"],
+             step_label=lambda t: f"t+{t * fs}")
     latent_err = ((imagined - latents[real_rows[1:]]) ** 2).mean(1).tolist()
     diff = (imag_dec[1:].astype(np.float64) - enc_dec[1:].astype(np.float64)) / 255.0
     pixel_err = (diff ** 2).mean(axis=(1, 2, 3)).tolist()
@@ -134,8 +136,13 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
     # 3. LARC-Chunk's own chunk, imagined and executed
     policy, stats, _ = load_policy(chunk_backbone, chunk_stats, expected_world_model_sha256=wm_sha,
                                    expected_latent_dim=cfg.latent_dim)
+    if policy.chunk_len % fs:
+        raise ValueError(
+            f"LARC-Chunk {chunk_backbone} predicts {policy.chunk_len} actions, not a whole number "
+            f"of the world model's action blocks ({fs} actions each): its chunk cannot be "
+            "imagined; set policy.chunk.chunk_len to a multiple of world_model.model.frameskip")
     pairs = load_pairs(pairs_path)["pairs"][:n_pairs]
-    n_blocks = max(1, policy.chunk_len // fs)
+    n_blocks = policy.chunk_len // fs
     rows, labels = [], []
     with PushTEnv(resolution=pixels.shape[1]) as env:
         for p in pairs:
@@ -161,7 +168,8 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
         "world_model_sha256": wm_sha, "decoder": decoder, "decoder_final_loss":
         float(np.mean(losses[-100:])), "rollout_start_row": start,
         "rollout_latent_mse": latent_err, "rollout_pixel_mse_vs_encoded": pixel_err,
-        "chunk_pairs": [int(p["start_row"]) for p in pairs],
+        "chunk_pairs": [int(p["start_row"]) for p in pairs], "chunk_backbone": str(chunk_backbone),
+        "chunk_backbone_sha256": sha256_file(chunk_backbone), "pairs_file": str(pairs_path),
     }
     atomic_write_json(out["json"], summary)
     return summary

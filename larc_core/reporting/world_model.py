@@ -114,7 +114,7 @@ def views_section(views: dict[str, str | Path], md_path: str | Path) -> str:
         f"decoded encodings of the real frames, per block: {err}); "
         f"[video]({rel(views['video'])}).", "",
         f"![Imagined rollout]({rel(views['rollout'])})", "",
-        "LARC-Chunk (seed 0): its own chunk rolled through the predictor and decoded, beside "
-        "what the simulator does with the same actions.", "",
+        f"LARC-Chunk (`{summary['chunk_backbone']}`): its own chunk rolled through the "
+        "predictor and decoded, beside what the simulator does with the same actions.", "",
         f"![LARC-Chunk imagination]({rel(views['chunk'])})",
     ])

@@ -7,6 +7,7 @@ upsampling so that no pixel is invented.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +49,11 @@ def save_png(img: Image.Image, out: str | Path) -> None:
 
 
 def save_gif(frames: list[np.ndarray], labels: list[str], out: str | Path,
-             ms_per_frame: int = 250, side: int = DISPLAY) -> None:
-    """Side-by-side video (an animated GIF, looping): each time step shows ``frames[i][t]`` for
-    every stream i, labelled with ``labels[i]`` and the step. ``frames``: per stream (T, H, W, 3)."""
+             ms_per_frame: int = 250, side: int = DISPLAY,
+             step_label: Callable[[int], str] = str) -> None:
+    """Side-by-side video (an animated GIF, looping): frame t shows ``frames[i][t]`` for every
+    stream i, labelled with ``labels[i]`` and ``step_label(t)`` (default: t).
+    ``frames``: per stream (T, H, W, 3)."""
     n_steps = min(len(f) for f in frames)
     pad, top = 4, 18
     images = []
@@ -59,7 +62,7 @@ def save_gif(frames: list[np.ndarray], labels: list[str], out: str | Path,
         draw = ImageDraw.Draw(img)
         for i, (stream, label) in enumerate(zip(frames, labels, strict=True)):
             x = i * (side + pad)
-            draw.text((x + 2, 2), f"{label} {t}", fill="black")
+            draw.text((x + 2, 2), f"{label} {step_label(t)}", fill="black")
             img.paste(Image.fromarray(upscale(stream[t], side)), (x, top))
         images.append(img)
     with atomic_path(out) as tmp:

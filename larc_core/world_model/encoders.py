@@ -51,7 +51,7 @@ class KeypointEncoder(nn.Module):
     global mean-pooled features -> Linear -> LayerNorm.
 
     Why: a flatten + Linear head must learn the block's angle separately at every grid cell,
-    which 300 episodes do not cover; keypoints give positions and pooled features give
+    which a CPU-scale dataset does not cover; keypoints give positions and pooled features give
     position-free shape (orientation) evidence. Input ``(N, 3, S, S)`` normalised images;
     output ``(N, out_dim)``.
     """
@@ -321,7 +321,9 @@ def build_decoder(latent_dim: int, kind: str, channels: tuple[int, ...],
     or ``"broadcast"`` (R = ``out_size``)."""
     if kind == "broadcast":
         return BroadcastDecoder(latent_dim, channels, out_size)
-    return PixelDecoder(latent_dim, channels)
+    if kind == "upsample":
+        return PixelDecoder(latent_dim, channels)
+    raise ValueError(f"decoder kind must be 'upsample' or 'broadcast', got {kind!r}")
 
 def build_encoder(cfg: WorldModelConfig) -> nn.Module:
     """Encoder for ``cfg``: maps (N, 3, S, S) normalised images to (N, cfg.encoder_dim)."""

@@ -428,7 +428,7 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
              " / ".join(f"{v:.3f}" for v in r2), MLP_PROBE_STEPS)
     mlp = mlp_probe_r2(latents.numpy(), y, train_rows, val_rows, seed=seed)
     mlp_by_name = {name: float(v) for name, v in zip(PROBE_TARGETS, mlp, strict=True)}
-    best = {n: max(r2_by_name[n], mlp_by_name[n]) for n in PROBE_TARGETS}
+    best = {n: float(np.fmax(r2_by_name[n], mlp_by_name[n])) for n in PROBE_TARGETS}
     targets_met = {n: bool(math.isfinite(best[n]) and best[n] >= PROBE_R2_TARGETS[n])
                    for n in PROBE_TARGETS}
 
@@ -461,8 +461,9 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
     _plot(res, out_png)
     atomic_write_json(out_json, res)
     atomic_write_text(out_md, _render_md(res, fig_link, tuple(extra_sections)))
-    log.info("health: predict ratio %s, rollout k=%d ratio %s, positional R^2 min %s -> %s",
-             _fmt(prediction["ratio"], ".3f"), rollout_blocks,
-             _fmt(rollout_rows[-1]["ratio"], ".3f"), _fmt(res["probe"]["positional_r2_min"]),
-             out_md)
+    log.info("health: predict ratio %s, rollout k=%d ratio %s, probe targets %s (best R^2 %s)"
+             " -> %s", _fmt(prediction["ratio"], ".3f"), rollout_blocks,
+             _fmt(rollout_rows[-1]["ratio"], ".3f"),
+             "met" if res["probe"]["all_r2_targets_met"] else "NOT met",
+             " / ".join(f"{best[n]:.3f}" for n in PROBE_TARGETS), out_md)
     return res

@@ -43,7 +43,7 @@ def fit_latent_decoder(latents: torch.Tensor, pixels: np.ndarray, rows: np.ndarr
 
     Args:
         latents: float (N, D), row i = latent of frame i.
-        pixels: uint8 (N, H, W, 3) frames (an array or an h5py dataset read into memory).
+        pixels: uint8 (N, H, W, 3) frames, a numpy array (rows are drawn with replacement).
         rows: int rows the decoder may train on (training episodes only).
         kind, channels, size: decoder kind (``upsample``: stages coarsest first, output side
             4 * 2**len(channels); ``broadcast``: full-resolution stages at ``size`` px).
@@ -66,7 +66,6 @@ def fit_latent_decoder(latents: torch.Tensor, pixels: np.ndarray, rows: np.ndarr
     t0 = time.time()
     for step in range(steps):
         pick = rows_t[torch.randint(len(rows_t), (batch_size,), generator=gen)]
-        pick = pick.sort().values  # h5py-friendly increasing order; order does not matter
         target = frames_to_target(pixels[pick.numpy()], decoder.out_size)
         loss = reconstruction_loss(decoder(latents[pick].float()), target, foreground)
         opt.zero_grad(set_to_none=True)

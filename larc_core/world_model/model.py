@@ -250,10 +250,9 @@ class WorldModel(nn.Module):
             sigreg_weight: weight of SIGReg in ``total``.
             sigreg_directions: random directions for SIGReg.
             generator: makes SIGReg's directions reproducible.
-            recon_weight: weight of ``recon``, the MSE between the first frame of each window
-                (pixels in [0, 1],
-                resized to the decoder's output size) and its decoding from its latent; needs
-                ``cfg.decoder_channels``.
+            recon_weight: weight of ``recon``, the MSE between one frame per window (a random
+                time step drawn from ``generator``; pixels in [0, 1], resized to the decoder's
+                output size) and its decoding from its latent; needs ``cfg.decoder_channels``.
             recon_foreground: extra weight of the pixels that differ from the batch's
                 per-pixel median (what moves: block and agent) in ``recon``.
 
@@ -274,14 +273,19 @@ class WorldModel(nn.Module):
             if self.decoder is None:
                 raise ValueError("recon_weight > 0 needs a pixel decoder: set "
                                  "world_model.model.decoder_channels")
-            # One frame per window (the first): windows are drawn at random, so every frame is
-            # covered, at a quarter of the decoder's cost of decoding all T frames.
-            flat = frames[:, 0]
+            # One frame per window, at a random time step (drawn from ``generator``): every
+            # frame of an episode, its last ones included, can be drawn, at 1/T of the
+            # decoder's cost of decoding all T frames of each window.
+            b, t = frames.shape[:2]
+            pick = torch.randint(t, (b,), generator=generator)
+            rows = torch.arange(b)
+            flat = frames[rows, pick]
             target = flat.to(z.device).permute(0, 3, 1, 2).float() / 255.0
             size = self.decoder.out_size
             if target.shape[-1] != size:
                 target = F.interpolate(target, size=(size, size), mode="bilinear",
                                        align_corners=False, antialias=True)
-            out["recon"] = reconstruction_loss(self.decoder(z[:, 0]), target, recon_foreground)
+            decoded = self.decoder(z[rows.to(z.device), pick.to(z.device)])
+            out["recon"] = reconstruction_loss(decoded, target, recon_foreground)
             out["total"] = out["total"] + recon_weight * out["recon"]
         return out

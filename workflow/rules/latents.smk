@@ -73,7 +73,7 @@ rule world_model_views:
         seed=config["seed"],
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=8000,  # every frame in memory (1,500 episodes at 64 px: about 2.7 GB)
     log:
         "logs/world_model_views.log",
     benchmark:
