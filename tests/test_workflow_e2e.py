@@ -236,11 +236,14 @@ def test_forcing_one_rule_reruns_it_and_its_downstream_only(smoke_run):
         "train_chunk": n_seeds, "train_wm_ft": n_seeds,
         "eval": 2 * n_seeds * n_offsets,  # LARC-Chunk and WM-FT, every seed and offset
         "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
+        # The world-model report reads the LARC-Chunk evaluations (latent-policy gap) and the
+        # pictures, which imagine the first seed's chunk.
+        "world_model_views": 1, "world_model_health": 1,
     }, jobs
 
 
 @pytest.mark.e2e
-def test_changing_an_eval_parameter_reruns_evaluation_and_table_only(smoke_run, tmp_path):
+def test_changing_an_eval_parameter_reruns_evaluation_and_reports_only(smoke_run, tmp_path):
     work, _ = smoke_run
     cfg = (work / "config/smoke.yaml").read_text()
     assert "latency_calls: 10" in cfg
@@ -251,7 +254,9 @@ def test_changing_an_eval_parameter_reruns_evaluation_and_table_only(smoke_run, 
     res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = planned_jobs(res.stdout + res.stderr)
-    assert set(jobs) == {"eval", "eval_reference", "figures", "runtime", "table"}, jobs
+    # world_model_health: its latent-policy gap reads the LARC evaluations.
+    assert set(jobs) == {"eval", "eval_reference", "figures", "runtime", "table",
+                         "world_model_health"}, jobs
     n_reference = sum(not (METHODS[m].learned or METHODS[m].planned) for m in METHOD_LABELS)
     assert jobs["eval"] == len(LEARNED) * len(SEEDS) * len(OFFSETS)
     assert jobs["eval_reference"] == n_reference * len(OFFSETS)
@@ -371,6 +376,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     assert jobs == {
         "train_chunk": 1, "train_wm_ft": 1, "eval": 2 * len(OFFSETS),  # Chunk, WM-FT of seed 0
         "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
+        "world_model_views": 1, "world_model_health": 1,  # seed 0's chunk, imagined
     }, jobs
 
 
