@@ -27,6 +27,7 @@ from larc_core.logs import get_logger
 from larc_core.policies.checkpoint import load_policy
 from larc_core.reporting.world_model_views import frame_grid, save_gif, save_png
 from larc_core.world_model import load_world_model
+from larc_core.world_model.batches import episode_rows
 from larc_core.world_model.latent_cache import load_latent_cache
 from larc_core.world_model.latent_decoder import decode, fit_latent_decoder
 
@@ -84,10 +85,8 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
     with DemoFile(demo_path) as demo:
         pixels = np.asarray(demo.h5["pixels"][:])
         states, actions = np.asarray(demo.state), np.asarray(demo.action)
-        train_rows = np.concatenate([np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e])
-                                     for e in demo.train_episodes])
-        val_rows = np.concatenate([np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e])
-                                   for e in demo.val_episodes])
+        train_rows = episode_rows(demo.ep_offset, demo.ep_len, demo.train_episodes)
+        val_rows = episode_rows(demo.ep_offset, demo.ep_len, demo.val_episodes)
         fs, span = cfg.frameskip, rollout_blocks * cfg.frameskip
         start = _rollout_start(demo, states, span, (cfg.history - 1) * fs)
         first_row = int(demo.ep_offset[demo.episode_idx[start]])

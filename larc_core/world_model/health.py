@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from ..io import ArtifactError, atomic_path, atomic_write_json, atomic_write_text
 from ..logs import get_logger
+from .batches import episode_rows
 from .checkpoint import load_world_model, world_model_fingerprint
 from .latent_cache import load_latent_cache
 from .model import WorldModel
@@ -411,10 +412,9 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
     prediction = prediction_error(model, latents, actions, pred_starts, progress)
     rollout_rows = rollout_error(model, latents, actions, roll_starts, rollout_blocks, progress)
 
-    train_rows = np.concatenate(
-        [np.arange(ep_offset[e], ep_offset[e] + ep_len[e]) for e in train_eps])
+    train_rows = episode_rows(ep_offset, ep_len, train_eps)
     train_rows = _subsample(train_rows, PROBE_MAX_TRAIN_ROWS, rng_train)
-    val_rows = np.concatenate([np.arange(ep_offset[e], ep_offset[e] + ep_len[e]) for e in val_eps])
+    val_rows = episode_rows(ep_offset, ep_len, val_eps)
     val_rows = _subsample(val_rows, PROBE_MAX_VAL_ROWS, rng_val)
     # Scale of the latents, to read the MSEs against (on the capped validation rows).
     prediction["latent_var"] = float(latents[torch.as_tensor(val_rows)].double().var(0).mean())
