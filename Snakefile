@@ -20,6 +20,7 @@ include: "workflow/rules/policies.smk"
 include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/latency.smk"
+include: "workflow/rules/performance.smk"
 
 
 rule all:

@@ -53,7 +53,7 @@ METHODS: dict[str, Method] = {
         Method("cem_commit5", "CEM (commit 5)", None, None, planner="cem"),
         Method("cem_replan1", "CEM (re-plan 1)", None, None, planner="cem"),
         # Sanity rows on the same pairs: a floor (the agent holds still) and the recorded
-        # actions replayed open loop from the start state.
+        # demonstration's PD targets replayed open loop from the start state.
         Method("noop", "No-op", None, None),
         Method("replay", "Replay", None, None),
     )

@@ -59,5 +59,11 @@ WM_VIEWS = {
     "json": "results/world_model_views.json",
 }
 """Pictures of what the world model sees (rule ``world_model_views``)."""
+MACHINE_FLOORS = "results/machine_floors.json"
+"""Unit costs of the run's work measured on its machine (rule ``machine_floors``)."""
+PERFORMANCE_MD = "results/performance.md"
+PERFORMANCE_JSON = "results/performance.json"
+LOAD_LOG_DIR = "logs/load"
+"""Load-average samples of every ``snakemake`` run (``larc_core.loadmon``), one file per run."""
 WM_PROBE_LOG = "benchmarks/world_model_probe.jsonl"
 """World-model settings measured by ``benchmarks/world_model_probe.py`` (listed in the report)."""

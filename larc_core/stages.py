@@ -200,11 +200,13 @@ def default_eval_files(config: dict) -> list[str]:
 
 
 def table(config: dict, eval_files: list[str] | None = None, out_md: str = paths.TABLE,
-          out_csv: str = paths.TABLE_CSV, figure: str | None = paths.FIGURE) -> None:
+          out_csv: str = paths.TABLE_CSV, figure: str | None = paths.FIGURE,
+          latency_json: str | None = None) -> None:
+    """The results table; its latency column from ``latency_json`` (rule latency) if given."""
     from larc_core.reporting.table import write_table
 
     files = eval_files or default_eval_files(config)
-    df = write_table(files, out_md, out_csv, figure)
+    df = write_table(files, out_md, out_csv, figure, latency_json)
     log.info("wrote %s and %s from %d eval files (%d rows)", out_md, out_csv, len(files), len(df))
 
 

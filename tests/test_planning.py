@@ -127,8 +127,11 @@ def test_planner_settings_validation(smoke_config, repo_root):
             assert key in cfg["eval"]["methods"]
             s = planner_settings(cfg["planner"], key)
             assert s["receding"] == receding and s["horizon"] == 5
+    # LeWM's PushT planner at paper scale; a CPU setting from the measured curve by default.
+    paper = load_config(repo_root / "config" / "paper.yaml")["planner"]
+    assert (paper["samples"], paper["iterations"], paper["top_k"]) == (300, 30, 30)
     default = load_config(repo_root / "config" / "config.yaml")["planner"]
-    assert (default["samples"], default["iterations"], default["top_k"]) == (300, 30, 30)
+    assert default["samples"] * default["iterations"] < 300 * 30 and default["n_pairs"] is None
     with pytest.raises(PlannerConfigError, match="no planner: section"):
         planner_settings(None, "cem_commit5")
     with pytest.raises(PlannerConfigError, match="no entry for 'cem_other'"):

@@ -19,7 +19,8 @@ RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
-    "latency", "data_report", "state_ceiling", "world_model_views",
+    "latency", "data_report", "state_ceiling", "world_model_views", "machine_floors",
+    "performance",
 ]
 REPO = Path(__file__).parents[1]
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
@@ -189,6 +190,34 @@ def test_artifacts_logs_and_figure(smoke_run):
 
 
 @pytest.mark.e2e
+def test_performance_report_sets_jobs_against_floors_measured_first(smoke_run):
+    work, _ = smoke_run
+    floors = json.loads((work / "results/machine_floors.json").read_text())
+    assert floors["machine_cores"] >= 1
+    assert all(v > 0 for v in floors["floors_s"].values()), floors["floors_s"]
+    perf = json.loads((work / "results/performance.json").read_text())
+    jobs = {r["job"]: r for r in perf["jobs"]}
+    # The floors were timed before any benchmarked job started (the rule runs first, alone).
+    assert floors["measured_at"] <= min(r["start"] for r in perf["jobs"]) + 1.0
+    for job in ("collect_demos", "train_world_model", "cache_latents", "train_chunk_seed0",
+                "train_wm_ft_seed1", "state_ceiling", "eval_larc_chunk_seed0_h25",
+                "eval_cem_commit5_h25", "eval_noop_h50"):
+        assert jobs[job]["floor_s"] > 0 and jobs[job]["ratio"] > 0, jobs[job]
+    assert jobs["latency"]["floor_s"] is None  # report rules are listed, not floored
+    assert set(perf["critical_path"]) <= set(jobs) and perf["critical_path"][0] == "collect_demos"
+    # The sampler started by `snakemake` covered the run.
+    assert perf["load"] is not None and perf["load"]["samples"] >= 2, perf["load"]
+    md = (work / "results/performance.md").read_text()
+    assert "Critical path" in md and "wall / floor" in md
+    # The table's latency column is rule latency's timing, not the eval jobs'.
+    latency = json.loads((work / "results/latency.json").read_text())["methods"]
+    table = (work / "results/table.md").read_text()
+    assert "From latency.md" in table
+    ms = latency["larc_chunk"]["decision"]["median_ms"]
+    assert (f"{ms:.3f} ms" if ms < 10 else f"{ms:.0f} ms") in table
+
+
+@pytest.mark.e2e
 def test_lint_clean(repo_root, tmp_path):
     work = copy_workflow(repo_root, tmp_path)
     res = snakemake(work, "--lint", check=False)
@@ -239,6 +268,9 @@ def test_forcing_one_rule_reruns_it_and_its_downstream_only(smoke_run):
         # The world-model report reads the LARC-Chunk evaluations (latent-policy gap) and the
         # pictures, which imagine the first seed's chunk.
         "world_model_views": 1, "world_model_health": 1,
+        # The table's latency column times the first seed's checkpoints; the performance report
+        # reads every benchmark and evaluation.
+        "latency": 1, "performance": 1,
     }, jobs
 
 
@@ -256,7 +288,7 @@ def test_changing_an_eval_parameter_reruns_evaluation_and_reports_only(smoke_run
     jobs = planned_jobs(res.stdout + res.stderr)
     # world_model_health: its latent-policy gap reads the LARC evaluations.
     assert set(jobs) == {"eval", "eval_reference", "figures", "runtime", "table",
-                         "world_model_health"}, jobs
+                         "world_model_health", "latency", "performance"}, jobs
     n_reference = sum(not (METHODS[m].learned or METHODS[m].planned) for m in METHOD_LABELS)
     assert jobs["eval"] == len(LEARNED) * len(SEEDS) * len(OFFSETS)
     assert jobs["eval_reference"] == n_reference * len(OFFSETS)
@@ -377,6 +409,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
         "train_chunk": 1, "train_wm_ft": 1, "eval": 2 * len(OFFSETS),  # Chunk, WM-FT of seed 0
         "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
         "world_model_views": 1, "world_model_health": 1,  # seed 0's chunk, imagined
+        "latency": 1, "performance": 1,  # seed 0's checkpoints; every benchmark
     }, jobs
 
 

@@ -53,8 +53,10 @@ def run_episode(
     success_step = None
     best_pos = float("inf")
     render = getattr(controller, "uses_frames", True)
+    reads_state = getattr(controller, "uses_state", False)
     for step in range(budget):
-        state = env.step(controller.act(env.render() if render else None))
+        obs = env.render() if render else (state if reads_state else None)
+        state = env.step(controller.act(obs))
         pos_err, _ = pose_errors(state, goal_state)
         best_pos = min(best_pos, float(pos_err))
         if goal_reached(state, goal_state):

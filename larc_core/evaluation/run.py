@@ -150,8 +150,8 @@ def build_controller(spec: ControllerSpec) -> tuple[Controller, dict[str, Any]]:
     if spec.demo_path is None:
         raise ValueError(f"method {spec.method} replays recorded actions: it needs demo_path")
     with DemoFile(spec.demo_path) as demo:
-        actions = np.asarray(demo.action)
-    return ReplayController(actions, spec.offset), {}
+        actions, states = np.asarray(demo.action), np.asarray(demo.state)
+    return ReplayController(actions, spec.offset, states), {}
 
 
 def controller_from_spec(spec: ControllerSpec) -> Controller:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -38,8 +40,29 @@ def _latency_cell(sub: pd.DataFrame) -> str:
     return f"{_ms(lat)} / {what} of {steps} steps ({_ms(lat / steps)}/step)"
 
 
-def render_table(summary: pd.DataFrame) -> str:
-    """Markdown table from :func:`summarize` rows: Method | seeds | h<offset>... | latency."""
+def apply_latency_report(summary: pd.DataFrame, latency: dict[str, Any]) -> pd.DataFrame:
+    """The summary with its latency columns taken from rule latency's JSON (every method timed
+    in one process with one torch thread while no other job ran) instead of from the eval jobs,
+    which time beside whatever else the run schedules. Methods the report lacks keep no
+    latency (NaN), never a timing from a busy machine."""
+    timed = latency.get("methods") or {}
+    out = summary.copy()
+    out["policy_forward_median_ms"] = [
+        float(timed[m]["decision"]["median_ms"]) if m in timed else float("nan")
+        for m in out.method
+    ]
+    out["env_steps_per_decision"] = [
+        int(timed[m]["env_steps_per_decision"]) if m in timed else int(steps)
+        for m, steps in zip(out.method, out.env_steps_per_decision, strict=True)
+    ]
+    return out
+
+
+def render_table(summary: pd.DataFrame, latency_source: str | None = None) -> str:
+    """Markdown table from :func:`summarize` rows: Method | seeds | h<offset>... | latency.
+
+    ``latency_source``: the latency report the latency column comes from (see
+    :func:`apply_latency_report`); None when it comes from the eval jobs' own timings."""
     offsets = sorted(summary["offset"].unique())
     order = [m for m in METHODS if m in set(summary["method"])]
     header = ["Method", "seeds"] + [f"h{o}" for o in offsets] + ["latency (decision, median)"]
@@ -75,13 +98,15 @@ def render_table(summary: pd.DataFrame) -> str:
         )
         + ".",
         "Sanity rows (no training, so no seeds): No-op holds the agent still; Replay replays the "
-        "recorded actions open loop from the start state (velocities reset to zero), then holds "
-        "still.",
-        "Latency: one decision at batch 1 on the eval machine (after warm-up), median over the "
-        "eval rule's timed calls and seeds: a policy forward on the latent for the policies, a "
-        "whole CEM plan for the planner rows (its time per env step divides the plan by the env "
-        "steps executed from it). Timings taken while other jobs ran; results/latency.md times "
-        "every method side by side in one process.",
+        "recorded demonstration open loop from the start state (velocities reset to zero) as "
+        "its PD targets, recorded agent position plus action, then holds still.",
+        "Latency: one decision at batch 1 after warm-up, median: a policy forward on the "
+        "latent for the policies, a whole CEM plan for the planner rows (its time per env step "
+        "divides the plan by the env steps executed from it). "
+        + (f"From {latency_source} (rule latency: every method in one process with one torch "
+           "thread, the first seed's checkpoints, no other job running)."
+           if latency_source else
+           "Timed by the eval jobs, over seeds, while other jobs ran."),
     ]
     if planned.any():
         notes.insert(-1, (
@@ -109,15 +134,21 @@ def write_table(
     out_md: str | Path,
     out_csv: str | Path,
     figure: str | Path | None = None,
+    latency_json: str | Path | None = None,
 ) -> pd.DataFrame:
     """Compute the table from the eval files and write Markdown + CSV atomically.
 
     ``figure``, when given, is linked from the Markdown (path relative to the table).
-    Returns the per-method-and-offset summary.
+    ``latency_json``, when given, is rule latency's report: the latency column comes from it
+    (:func:`apply_latency_report`). Returns the per-method-and-offset summary.
     """
     df = load_results(eval_files)
     summary = summarize(df)
-    text = "# LARC results (goal-conditioned PushT)\n\n" + render_table(summary)
+    source = None
+    if latency_json is not None:
+        summary = apply_latency_report(summary, json.loads(Path(latency_json).read_text()))
+        source = os.path.relpath(Path(latency_json).with_suffix(".md"), Path(out_md).parent)
+    text = "# LARC results (goal-conditioned PushT)\n\n" + render_table(summary, source)
     if figure:
         rel = os.path.relpath(Path(figure), Path(out_md).parent)
         text += f"\n![Success rate against goal offset]({rel})\n"

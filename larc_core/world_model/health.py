@@ -46,7 +46,7 @@ RIDGE_LAMBDA = 1e-3
 #: R^2 the positional probes must reach.
 POSITIONAL_R2_TARGET = 0.9
 #: Optimisation steps of the MLP probe.
-MLP_PROBE_STEPS = 3000
+MLP_PROBE_STEPS = 12000
 #: R^2 each probe target must reach (ridge or MLP) for the latents to carry the state the
 #: success test reads (issue 14): the block pose, its angle, the agent.
 PROBE_R2_TARGETS = {"block_x": 0.95, "block_y": 0.95, "sin_theta": 0.90, "cos_theta": 0.90,

@@ -12,9 +12,27 @@ from larc_core.methods import METHODS
 from larc_core.planning import planner_settings
 
 
-# Jobs inherit this: idle OpenMP threads sleep instead of spinning, so torch jobs sharing few
-# cores (`--cores 8` on a small machine) do not burn each other's CPU at every barrier.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The cores this machine gives the run (its CPU affinity, not the host's count). `--cores N`
+# sets Snakemake's job slots, which users copy from elsewhere (`--cores 8` on a 2-core machine
+# ran 7-8 threads on 2 cores: every stage slowed 2-4x and the timings inside the run were
+# inflated). So every local job also holds `cpus` = its threads from a pool of MACHINE_CORES:
+# running jobs never ask for more threads than the machine has, whatever `--cores` says. On a
+# bigger machine the pool is its core count; `--resources cpus=N` overrides it. Cluster and
+# cloud executors (`--jobs` with a profile) give each job its own node, so no pool there.
+MACHINE_CORES = len(os.sched_getaffinity(0))
+if workflow.nodes is None and "cpus" not in workflow.global_resources:
+    workflow.register_resource("cpus", MACHINE_CORES)
+
+
+# Threads of the multi-core stages (data collection workers, world-model training, latent
+# caching, views): two, as measured and tuned on the 2-core reference machine, never more
+# than the machine has. Same thread count, same floating-point results.
+MULTI_THREADS = min(2, MACHINE_CORES)
+
+
+def job_cpus(wildcards, threads):
+    """The `cpus` a job holds from the machine's pool: its threads (at most the machine's)."""
+    return min(int(threads), MACHINE_CORES)
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config, source="workflow config")
@@ -41,9 +59,9 @@ GPU = 0 if config["device"] == "cpu" else 1
 # Cores an evaluation job reserves: its episode workers (at most 2), one per
 # MIN_PAIRS_PER_WORKER pairs, so a small run does not hold a core its single worker never uses
 # (that serialized the smoke run's evaluations on 2 cores).
-EVAL_THREADS = workers_for_pairs(2, config["eval"]["n_episodes"])
+EVAL_THREADS = workers_for_pairs(MULTI_THREADS, config["eval"]["n_episodes"])
 PLANNER_THREADS = workers_for_pairs(
-    2, config.get("planner", {}).get("n_pairs") or config["eval"]["n_episodes"]
+    MULTI_THREADS, config.get("planner", {}).get("n_pairs") or config["eval"]["n_episodes"]
 )
 
 
@@ -185,3 +203,20 @@ def health_inputs(wildcards):
     if Path(paths.WM_PROBE_LOG).exists():
         inputs["probe_log"] = paths.WM_PROBE_LOG
     return inputs
+
+
+def performance_settings():
+    """The work settings rule performance computes the jobs' floors from (see
+    larc_core/reporting/performance.py: FloorModel)."""
+    policy, planner = config["policy"], config.get("planner") or {}
+    train_steps = int(policy["train"]["steps"])
+    return {
+        "wm_steps": int(config["world_model"]["train"]["steps"]),
+        "policy_steps": {"idm": train_steps, "chunk": train_steps, "gc_idm": train_steps,
+                         "state": train_steps, "wm_ft": int(policy["wm_ft"]["steps"])},
+        "threads": {"collect_demos": MULTI_THREADS},
+        "frameskip": int(config["world_model"]["model"]["frameskip"]),
+        "eval_latency": int(config["eval"]["latency_warmup"]) + int(config["eval"]["latency_calls"]),
+        "planner_latency": int(planner.get("latency_warmup", 1)) + int(planner.get("latency_calls", 5)),
+        "state_ceiling_stages": list(config["state_ceiling"]["stages"]) if RUN_STATE_CEILING else [],
+    }

@@ -6,8 +6,9 @@ if "data" not in LINKED:
             h5=paths.DEMOS,
         params:
             data=config["data"],
-        threads: 2
+        threads: MULTI_THREADS
         resources:
+            cpus=job_cpus,
             mem_mb=4000,
         log:
             "logs/collect_demos.log",

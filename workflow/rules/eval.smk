@@ -36,6 +36,7 @@ rule eval:
     # Worker processes the episodes are spread over (one torch thread each; same records).
     threads: EVAL_THREADS
     resources:
+        cpus=job_cpus,
         mem_mb=2000,
     log:
         "logs/eval/{method}_seed{seed}_h{offset}.log",
@@ -60,6 +61,7 @@ rule eval_reference:
         seed=None,
     threads: 1
     resources:
+        cpus=job_cpus,
         mem_mb=2000,
     log:
         "logs/eval/{method}_h{offset}.log",
@@ -91,6 +93,7 @@ rule eval_planner:
     # Worker processes the episodes are spread over (one torch thread each; same records).
     threads: PLANNER_THREADS
     resources:
+        cpus=job_cpus,
         mem_mb=3000,
     log:
         "logs/eval/{method}_h{offset}.log",
@@ -118,6 +121,7 @@ rule state_ceiling:
         seed=config["state_ceiling"]["seed"],
     threads: 1
     resources:
+        cpus=job_cpus,
         mem_mb=2000,
     log:
         "logs/state_ceiling.log",

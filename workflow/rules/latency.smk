@@ -15,9 +15,11 @@ rule latency:
         planner=PLANNER_SETTINGS,
         execute_chunk_size=config["eval"]["execute_chunk_size"],
         device=config["device"],
-    # One job on its own core: timings of a busy machine mean little.
-    threads: 1
+    # The whole machine, so no other job runs beside the timings (they feed the table's
+    # latency column); the timing process itself uses one torch thread.
+    threads: MACHINE_CORES
     resources:
+        cpus=job_cpus,
         mem_mb=3000,
     log:
         "logs/latency.log",

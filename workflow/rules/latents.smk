@@ -10,8 +10,9 @@ if "latents" not in LINKED:
         params:
             batch_size=config["world_model"]["train"].get("cache_batch_size", 256),
             device=config["device"],
-        threads: 2
+        threads: MULTI_THREADS
         resources:
+            cpus=job_cpus,
             mem_mb=8000,
             gpu=GPU,
         log:
@@ -37,6 +38,7 @@ rule world_model_health:
         seed=config["seed"],
     threads: 1
     resources:
+        cpus=job_cpus,
         mem_mb=4000,
     log:
         "logs/world_model_health.log",
@@ -71,8 +73,9 @@ rule world_model_views:
     params:
         views=config["views"],
         seed=config["seed"],
-    threads: 2
+    threads: MULTI_THREADS
     resources:
+        cpus=job_cpus,
         mem_mb=8000,  # every frame in memory (1,500 episodes at 64 px: about 2.7 GB)
     log:
         "logs/world_model_views.log",

@@ -20,6 +20,7 @@ rule train_idm:
         seed=lambda wc: int(wc.seed),
     threads: 1
     resources:
+        cpus=job_cpus,
         mem_mb=4000,
         gpu=GPU,
     log:
@@ -46,8 +47,11 @@ if "chunk_backbone" not in LINKED:
             stage="chunk",
             policy=policy_params("chunk"),
             seed=lambda wc: int(wc.seed),
+        # On the critical path (Chunk -> WM-FT -> their evaluations): first among the trainings.
+        priority: 10
         threads: 1
         resources:
+            cpus=job_cpus,
             mem_mb=4000,
             gpu=GPU,
         log:
@@ -74,8 +78,10 @@ rule train_wm_ft:
         stage="wm_ft",
         policy=policy_params("wm_ft"),
         seed=lambda wc: int(wc.seed),
+    priority: 10
     threads: 1
     resources:
+        cpus=job_cpus,
         mem_mb=4000,
         gpu=GPU,
     log:
@@ -102,6 +108,7 @@ rule train_gc_idm:
         seed=lambda wc: int(wc.seed),
     threads: 1
     resources:
+        cpus=job_cpus,
         mem_mb=4000,
         gpu=GPU,
     log:

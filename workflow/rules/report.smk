@@ -7,6 +7,9 @@ rule table:
         world_model_report=paths.WM_HEALTH_MD,
         curves=training_curve_files(),
         runtime=paths.RUNTIME,
+        # The latency column: timed by rule latency alone on the machine, not by the eval jobs.
+        latency=paths.LATENCY_JSON,
+        performance=paths.PERFORMANCE_MD,
     output:
         md=report(paths.TABLE, caption="../report/table.rst", category="Results"),
         csv=paths.TABLE_CSV,

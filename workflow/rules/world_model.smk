@@ -11,8 +11,9 @@ if "world_model" not in LINKED:
             world_model=config["world_model"],
             seed=config["seed"],
             device=config["device"],
-        threads: 2
+        threads: MULTI_THREADS
         resources:
+            cpus=job_cpus,
             mem_mb=8000,
             gpu=GPU,
         log:

@@ -1,0 +1,248 @@
+"""Floors: what each unit of the workflow's work costs on this machine, measured in isolation.
+
+``results/performance.md`` sets every stage's rate against these: a stage can only be as fast
+as its unit operations (an env step, a rendered frame, an encoder batch, a policy or
+world-model optimisation step, a CEM plan, an HDF5 read, a process start-up) times its work.
+Each primitive is timed on in-memory inputs with the models built from the run's config
+(random weights: the cost of a step does not depend on the weights), with the torch threads
+the rule that pays it uses, and reported as the median of repeated calls. A floor measured
+beside other jobs is inflated: the rule that measures them holds every core of the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Python modules a workflow job imports before it does any work (process start-up floor).
+JOB_IMPORTS = "import torch, h5py, gym_pusht, larc_core.stages, larc_core.evaluation.run"
+
+
+def median_seconds(fn: Callable[[], Any], calls: int, warmup: int = 2) -> float:
+    """Median wall seconds of ``calls`` calls of ``fn`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def process_start_s(calls: int = 3) -> float:
+    """Seconds for a fresh Python process to import what every job imports."""
+    return median_seconds(
+        lambda: subprocess.run([sys.executable, "-c", JOB_IMPORTS], check=True), calls, warmup=1
+    )
+
+
+def env_floors(resolution: int, calls: int = 300) -> dict[str, float]:
+    """Seconds per env step (physics, 10 substeps) and per rendered frame at ``resolution``."""
+    from larc_core.envs import PushTEnv
+
+    rng = np.random.default_rng(0)
+    with PushTEnv(resolution=resolution) as env:
+        env.reset_random(0)
+        actions = rng.normal(0.0, 5.0, size=(calls + 2, 2)).astype(np.float32)
+        it = iter(actions)
+        step = median_seconds(lambda: env.step(next(it)), calls)
+        render = median_seconds(env.render, calls)
+    return {"env_step_s": step, "render_s": render}
+
+
+def world_model_floors(wm_cfg: dict[str, Any], cache_batch: int, threads: int,
+                       steps: int = 12) -> dict[str, float]:
+    """Seconds of one world-model training step (``threads`` threads, the configured batch),
+    of one frame encoded at batch 1 (one thread, the evaluation loop) and per frame encoded at
+    ``cache_batch`` (``threads`` threads, rule cache_latents)."""
+    from larc_core.world_model import WorldModel, WorldModelConfig, WorldModelTrainConfig
+
+    model_cfg = WorldModelConfig.from_dict(wm_cfg["model"])
+    train_cfg = WorldModelTrainConfig(**wm_cfg["train"])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        model = WorldModel(model_cfg).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
+                                weight_decay=train_cfg.weight_decay)
+        t, s = train_cfg.frames_per_window(model_cfg), model_cfg.image_size
+        frames = torch.randint(0, 256, (train_cfg.batch_size, t, s, s, 3), dtype=torch.uint8)
+        actions = torch.randn(train_cfg.batch_size, t, model_cfg.action_block_dim)
+        gen = torch.Generator().manual_seed(0)
+
+        def train_step() -> None:
+            losses = model.loss(frames, actions, train_cfg.sigreg_weight,
+                                train_cfg.sigreg_directions, gen, train_cfg.recon_weight,
+                                train_cfg.recon_foreground)
+            opt.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+            opt.step()
+
+        step = median_seconds(train_step, steps)
+        model.eval()
+        batch = torch.randint(0, 256, (cache_batch, s, s, 3), dtype=torch.uint8)
+        with torch.no_grad():
+            per_frame_batched = median_seconds(lambda: model.encode(batch), 5) / cache_batch
+            torch.set_num_threads(1)
+            one = batch[:1]
+            per_frame_b1 = median_seconds(lambda: model.encode(one), 200)
+    finally:
+        torch.set_num_threads(before)
+    return {"world_model_step_s": step, "encode_batched_frame_s": per_frame_batched,
+            "encode_frame_s": per_frame_b1}
+
+
+def policy_floors(policy_cfg: dict[str, Any], wm_cfg: dict[str, Any], latent_dim: int,
+                  state_dim: int, calls: int = 60) -> dict[str, float]:
+    """Seconds of one optimisation step of each policy stage at the configured batch (one
+    thread: the training rules' threads), of WM-FT's step (its chunk rolled through the
+    predictor), of a step on the true state (rule state_ceiling) and of one batch-1 forward."""
+    from larc_core.losses import rollout_consistency_loss
+    from larc_core.policies import make_policy
+    from larc_core.world_model import WorldModel, WorldModelConfig
+
+    train = policy_cfg["train"]
+    bs = int(train["batch_size"])
+    before = torch.get_num_threads()
+    out: dict[str, float] = {}
+    try:
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        wm = WorldModel(WorldModelConfig.from_dict(wm_cfg["model"])).eval()
+        for p in wm.parameters():
+            p.requires_grad_(False)
+        frameskip = wm.cfg.frameskip
+
+        def timed_step(stage: str, width: int, consistency: bool = False) -> float:
+            policy = make_policy(stage, latent_dim=width, **policy_cfg[stage])
+            opt = torch.optim.AdamW(policy.parameters(), lr=float(train["lr"]))
+            z, zg = torch.randn(bs, width), torch.randn(bs, width)
+            remaining = torch.randint(1, 60, (bs,))
+            target = torch.randn(bs, policy.chunk_len, policy.action_dim)
+
+            def step() -> None:
+                pred = policy.predict(z, zg, remaining)
+                loss = ((pred - target) ** 2).mean()
+                if consistency:
+                    loss = loss + rollout_consistency_loss(wm, z, pred, zg, frameskip)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+            return median_seconds(step, calls)
+
+        for stage in ("idm", "chunk", "gc_idm"):
+            if stage in policy_cfg:
+                out[f"policy_step_s.{stage}"] = timed_step(stage, latent_dim)
+        out["policy_step_s.wm_ft"] = timed_step("chunk", latent_dim, consistency=True)
+        out["policy_step_s.state"] = timed_step("chunk", state_dim)
+        policy = make_policy("chunk", latent_dim=latent_dim, **policy_cfg["chunk"]).eval()
+        z1 = torch.randn(1, latent_dim)
+        with torch.no_grad():
+            out["policy_forward_s"] = median_seconds(lambda: policy(z1, z1), 500)
+    finally:
+        torch.set_num_threads(before)
+    return out
+
+
+def cem_plan_floor(wm_cfg: dict[str, Any], planner: dict[str, Any] | None,
+                   calls: int = 5) -> dict[str, float]:
+    """Seconds of one CEM plan with the configured setting (one thread, history of
+    ``history`` latents): the unit of the planner rows."""
+    if not planner:
+        return {}
+    from larc_core.planning.cem import CEMConfig, CEMPlanner
+    from larc_core.world_model import WorldModel, WorldModelConfig
+
+    names = set(CEMConfig.__dataclass_fields__) - {"receding"}
+    cfg = CEMConfig(**{k: v for k, v in planner.items() if k in names})
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        wm = WorldModel(WorldModelConfig.from_dict(wm_cfg["model"])).eval()
+        planner_ = CEMPlanner(wm, cfg)
+        d, h = wm.cfg.latent_dim, wm.cfg.history
+        history, goal = torch.randn(h, d), torch.randn(d)
+        blocks = torch.randn(h - 1, wm.cfg.action_block_dim) if h > 1 else None
+        gen = torch.Generator().manual_seed(0)
+        plan = median_seconds(lambda: planner_.plan(history, goal, blocks, None, gen), calls, 1)
+    finally:
+        torch.set_num_threads(before)
+    return {"cem_plan_s": plan}
+
+
+def hdf5_read_floor(resolution: int, n_frames: int = 4096, batch: int = 512) -> dict[str, float]:
+    """Seconds per frame read from a LeWM-layout file written by this project (its chunking
+    and compression), in sequential batches of ``batch`` as the cache and the trainers read."""
+    from larc_core.data import DemoFile
+    from larc_core.data.hdf5 import Episode, write_demo_file
+
+    rng = np.random.default_rng(0)
+    ep_len = 256
+    episodes = [
+        Episode(pixels=rng.integers(0, 256, (ep_len, resolution, resolution, 3), dtype=np.uint8),
+                state=np.zeros((ep_len, 7), np.float32), action=np.zeros((ep_len, 2), np.float32))
+        for _ in range(max(1, n_frames // ep_len))
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "floor.h5"
+        write_demo_file(path, episodes)
+        with DemoFile(path) as demo:
+            n = demo.n_frames
+            starts = list(range(0, n, batch))
+
+            def read_all() -> None:
+                for s in starts:
+                    demo.frames(np.arange(s, min(s + batch, n)))
+
+            per_frame = median_seconds(read_all, 3, 1) / n
+    return {"hdf5_read_frame_s": per_frame}
+
+
+def measure_floors(config: dict[str, Any], *, wm_threads: int, state_dim: int,
+                   log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every floor of the run's config on this machine (about half a minute), with the load
+    average before and after and the machine's cores."""
+    load_before = os.getloadavg()
+    wm_cfg = config["world_model"]
+    floors: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for name, fn in (
+        ("process start-up", process_start_s),
+        ("env step and render", lambda: env_floors(int(config["data"]["resolution"]))),
+        ("world-model step and encoder", lambda: world_model_floors(
+            wm_cfg, int(wm_cfg["train"].get("cache_batch_size", 512)), wm_threads)),
+        ("policy steps", lambda: policy_floors(
+            config["policy"], wm_cfg, int(wm_cfg["model"]["latent_dim"]), state_dim)),
+        ("CEM plan", lambda: cem_plan_floor(wm_cfg, config.get("planner"))),
+        ("HDF5 read", lambda: hdf5_read_floor(int(config["data"]["resolution"]))),
+    ):
+        t = time.perf_counter()
+        result = fn()
+        floors.update(result if isinstance(result, dict) else {"process_start_s": result})
+        log(f"floors: {name} measured in {time.perf_counter() - t:.1f} s: " + ", ".join(
+            f"{k} {v * 1e3:.3f} ms" for k, v in (
+                result.items() if isinstance(result, dict) else [("process_start_s", result)])))
+    return {
+        "floors_s": floors,
+        "machine_cores": len(os.sched_getaffinity(0)),
+        "world_model_threads": wm_threads,
+        "load_before": list(load_before),
+        "load_after": list(os.getloadavg()),
+        "measured_in_s": time.perf_counter() - t0,
+        "measured_at": time.time(),
+    }

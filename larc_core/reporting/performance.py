@@ -1,0 +1,292 @@
+"""``results/performance.md``: where the run's time went, against floors measured on its machine.
+
+Every heavy job's wall time (its Snakemake benchmark file) is set against its floor: the
+process start-up plus its work (frames, optimisation steps, env steps, plans, read from the
+job's own outputs and settings) times the unit cost measured by rule ``machine_floors`` on the
+same machine at the start of the run (:mod:`larc_core.floors`), divided by the processes the job
+runs in parallel. The ratio says whether a stage is slow or the machine is: a stage within 2x
+of its floor spends its time on its work. The report adds the run's elapsed time, the chain of
+jobs that set it (critical path), and the load average sampled during the run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text
+from larc_core.methods import METHODS
+from larc_core.reporting.runtime import load_runtimes
+
+#: A stage at or below this ratio of wall time to floor spends its time on its work.
+RATIO_TARGET = 2.0
+#: Clock tolerance when tracing the critical path: a benchmark file's time stamp (the job's
+#: end) and its wall time (its start) come from different clocks reads.
+CHAIN_SLACK_S = 0.5
+
+_EVAL = re.compile(r"^eval_(?P<method>.+?)(?:_seed(?P<seed>\d+))?_h(?P<offset>\d+)$")
+_TRAIN = re.compile(r"^train_(?P<stage>idm|chunk|gc_idm|wm_ft)_seed(?P<seed>\d+)$")
+
+
+@dataclass
+class Floor:
+    """A job's floor in seconds and the work it was computed from (for the report)."""
+
+    seconds: float | None
+    work: str
+
+
+def _hms(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
+def _read_json(path: str | Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"performance report: cannot read {path}: {exc}") from exc
+
+
+class FloorModel:
+    """Floors of the workflow's jobs from the measured unit costs and the run's settings.
+
+    Args:
+        floors: ``floors_s`` of rule machine_floors' JSON (unit costs in seconds).
+        settings: the run's work settings: ``frames`` (demo frames), ``wm_steps``,
+            ``policy_steps`` (stage -> steps), ``threads`` (rule -> processes it runs in
+            parallel), ``frameskip``, ``eval_latency`` / ``planner_latency`` (warm-up + timed
+            calls of the eval jobs' latency measurement), ``state_ceiling_stages``.
+        eval_dir: folder of the evaluation JSONs (env steps and plans per job).
+    """
+
+    def __init__(self, floors: dict[str, float], settings: dict[str, Any],
+                 eval_dir: str | Path) -> None:
+        self.f, self.s, self.eval_dir = floors, settings, Path(eval_dir)
+
+    def _eval_doc(self, method: str, seed: str | None, offset: str) -> dict[str, Any]:
+        name = f"seed{seed}_h{offset}.json" if seed is not None else f"h{offset}.json"
+        return _read_json(self.eval_dir / method / name)
+
+    def floor(self, job: str) -> Floor:
+        f, s = self.f, self.s
+        start = f["process_start_s"]
+        frames = int(s["frames"])
+        threads = s["threads"]
+        if job == "collect_demos":
+            n = threads["collect_demos"]
+            work = frames * (f["env_step_s"] + f["render_s"]) / n
+            return Floor(start * 2 + work, f"{frames:,} frames (env step + render) / {n} workers")
+        if job == "train_world_model":
+            steps = int(s["wm_steps"])
+            work = steps * f["world_model_step_s"] + frames * f["hdf5_read_frame_s"]
+            return Floor(start + work, f"{steps:,} steps + read {frames:,} frames")
+        if job == "cache_latents":
+            work = frames * (f["hdf5_read_frame_s"] + f["encode_batched_frame_s"])
+            return Floor(start + work, f"read + encode {frames:,} frames")
+        m = _TRAIN.match(job)
+        if m:
+            stage = m["stage"]
+            steps = int(s["policy_steps"][stage])
+            return Floor(start + steps * f[f"policy_step_s.{stage}"],
+                         f"{steps:,} {stage} steps")
+        if job == "state_ceiling":
+            steps = int(s["policy_steps"]["state"]) * len(s["state_ceiling_stages"])
+            env_steps = sum(
+                int(e["steps"]) for row in
+                _read_json(self.eval_dir / "state_ceiling.json")["rows"] for e in row["episodes"]
+            )
+            work = steps * f["policy_step_s.state"] + env_steps * f["env_step_s"]
+            return Floor(start + work, f"{steps:,} state-policy steps + {env_steps:,} env steps")
+        m = _EVAL.match(job)
+        if m and m["method"] in METHODS:
+            return self._eval_floor(m["method"], m["seed"], m["offset"])
+        return Floor(None, "report rule: not floored")
+
+    def _eval_floor(self, method: str, seed: str | None, offset: str) -> Floor:
+        f, s = self.f, self.s
+        doc = self._eval_doc(method, seed, offset)
+        workers = int(doc["throughput"]["workers"])
+        env_steps = int(doc["throughput"]["env_steps"])
+        start = f["process_start_s"] * (2 if workers > 1 else 1)  # spawned workers import too
+        kind = METHODS[method]
+        if kind.planned:
+            plans = sum(int(e["controller"]["plans"]) for e in doc["episodes"])
+            blocks = env_steps / int(s["frameskip"])
+            timed = 2 * int(s["planner_latency"])  # decision and control step, warm-up included
+            work = ((plans * f["cem_plan_s"] + env_steps * (f["env_step_s"] + f["render_s"])
+                     + blocks * f["encode_frame_s"]) / workers + timed * f["cem_plan_s"])
+            return Floor(start + work, f"{plans:,} plans + {env_steps:,} env steps / {workers}")
+        if kind.learned:
+            per_step = (f["env_step_s"] + f["render_s"] + f["encode_frame_s"]
+                        + f["policy_forward_s"])
+            timed = int(s["eval_latency"]) * (2 * f["policy_forward_s"] + f["encode_frame_s"])
+            work = env_steps * per_step / workers + timed
+            return Floor(start + work, f"{env_steps:,} closed-loop steps / {workers}")
+        work = env_steps * f["env_step_s"] / workers
+        return Floor(start + work, f"{env_steps:,} env steps / {workers}")
+
+
+def load_samples(load_logs: list[str | Path], t0: float, t1: float) -> np.ndarray:
+    """(n, 4) rows ``unix time, load1, load5, load15`` of the load logs between t0 and t1."""
+    rows = []
+    for path in load_logs:
+        for line in Path(path).read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4 and not line.startswith("#"):
+                try:
+                    row = [float(p) for p in parts]
+                except ValueError:
+                    continue
+                if t0 <= row[0] <= t1:
+                    rows.append(row)
+    return np.array(sorted(rows)).reshape(-1, 4)
+
+
+def critical_path(df: pd.DataFrame) -> list[str]:
+    """The jobs that set the elapsed time, from the schedule as it ran: from the job that ended
+    last, step to the job that ended last before it started (the job it waited on; short
+    unbenchmarked jobs such as the pairs may sit in between). Oldest first."""
+    jobs = df.assign(start=df.end_time - df.wall_s).sort_values("end_time")
+    chain: list[str] = []
+    cur = jobs.iloc[-1]
+    while True:
+        chain.append(str(cur.job))
+        before = jobs[jobs.end_time <= cur.start + CHAIN_SLACK_S]
+        before = before[before.job != cur.job]
+        if before.empty:
+            break
+        cur = before.iloc[-1]
+    return chain[::-1]
+
+
+def performance(benchmarks: list[str | Path], floors_json: str | Path, settings: dict[str, Any],
+                eval_dir: str | Path, load_logs: list[str | Path]) -> dict[str, Any]:
+    """The report's numbers: per job wall / CPU / floor / ratio, elapsed time, critical path,
+    load average during the run."""
+    floors_doc = _read_json(floors_json)
+    model = FloorModel(floors_doc["floors_s"], settings, eval_dir)
+    df = load_runtimes(benchmarks)
+    rows = []
+    for r in df.itertuples():
+        fl = model.floor(str(r.job))
+        rows.append({
+            "job": r.job, "wall_s": float(r.wall_s), "cpu_s": float(r.cpu_s),
+            "floor_s": fl.seconds, "work": fl.work,
+            "ratio": None if fl.seconds is None else float(r.wall_s) / fl.seconds,
+            "start": float(r.end_time - r.wall_s), "end": float(r.end_time),
+        })
+    t0 = min(r["start"] for r in rows)
+    t1 = max(r["end"] for r in rows)
+    samples = load_samples(load_logs, t0, t1)
+    cores = int(floors_doc["machine_cores"])
+    load = None
+    if len(samples):
+        load1 = samples[:, 1]
+        load = {"samples": int(len(load1)), "mean": float(load1.mean()),
+                "max": float(load1.max()), "p95": float(np.percentile(load1, 95)),
+                "above_cores_fraction": float((load1 > cores).mean()),
+                "interval_s": float(np.median(np.diff(samples[:, 0]))) if len(load1) > 1
+                else None}
+    floored = [r for r in rows if r["ratio"] is not None]
+    return {
+        "machine_cores": cores,
+        "floors": floors_doc,
+        "jobs": sorted(rows, key=lambda r: -r["wall_s"]),
+        "elapsed_s": t1 - t0,
+        "cpu_s": float(sum(r["cpu_s"] for r in rows if math.isfinite(r["cpu_s"]))),
+        "critical_path": critical_path(df),
+        "load": load,
+        "worst_ratio": max((r["ratio"] for r in floored), default=None),
+        "within_target": all(r["ratio"] <= RATIO_TARGET for r in floored),
+    }
+
+
+FLOOR_LABELS = {
+    "process_start_s": "process start-up (Python + torch + gym-pusht + larc_core imports)",
+    "env_step_s": "env step (10 physics substeps)",
+    "render_s": "rendered frame",
+    "world_model_step_s": "world-model training step (rule threads)",
+    "encode_batched_frame_s": "encoder, per frame at the cache batch (rule threads)",
+    "encode_frame_s": "encoder, one frame at batch 1 (1 thread)",
+    "policy_forward_s": "policy forward at batch 1",
+    "cem_plan_s": "one CEM plan (config planner setting, 1 thread)",
+    "hdf5_read_frame_s": "HDF5 read, per frame",
+}
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.3f} ms" if ms < 10 else f"{ms:,.0f} ms"
+
+
+def render_performance(res: dict[str, Any]) -> str:
+    fl = res["floors"]
+    cores = res["machine_cores"]
+    lines = [
+        "# Performance: the run against floors measured on its machine", "",
+        f"Machine: {cores} cores. Floors measured by rule machine_floors at the start of the run "
+        f"in {fl['measured_in_s']:.0f} s holding every core (load average "
+        f"{fl['load_before'][0]:.2f} before, {fl['load_after'][0]:.2f} after); each stage's "
+        "floor is its process start-up plus its work times these unit costs, over the "
+        "processes it runs in parallel (larc_core/floors.py, larc_core/reporting/performance.py)."
+        , "",
+        "| unit | floor |", "|---|---:|",
+    ]
+    for key, value in fl["floors_s"].items():
+        label = FLOOR_LABELS.get(key) or (
+            f"policy optimisation step, {key.split('.', 1)[1]} (1 thread, config batch)"
+            if key.startswith("policy_step_s.") else key)
+        lines.append(f"| {label} | {_ms(value)} |")
+    lines += [
+        "", f"## Jobs (wall time against floor; target <= {RATIO_TARGET:g}x)", "",
+        "| job | wall s | CPU s | floor s | wall / floor | work |", "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in res["jobs"]:
+        floor = "-" if r["floor_s"] is None else f"{r['floor_s']:.1f}"
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        lines.append(f"| {r['job']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {floor} | {ratio} | "
+                     f"{r['work']} |")
+    worst = res["worst_ratio"]
+    lines += [
+        "",
+        f"Worst floored job: {worst:.2f}x; "
+        + ("every floored job is within the target." if res["within_target"] else
+           f"jobs above {RATIO_TARGET:g}x are slower than their work explains.")
+        if worst is not None else "No job has a floor.",
+        "", "## The run", "",
+        f"Elapsed: {res['elapsed_s']:.0f} s ({_hms(res['elapsed_s'])}) from the first benchmarked "
+        f"job's start to the last one's end; CPU: {res['cpu_s']:.0f} s, that is "
+        f"{res['cpu_s'] / max(res['elapsed_s'], 1e-9):.2f} of {cores} cores busy on average.",
+        "",
+        "Critical path (each job started when the one before it ended): "
+        + " -> ".join(res["critical_path"]) + ".",
+        "",
+    ]
+    load = res["load"]
+    if load is None:
+        lines.append("Load average: no samples cover the run (the sampler starts with `snakemake`; "
+                     "logs/load/ holds its files).")
+    else:
+        lines.append(
+            f"Load average (1 min) during the run, {load['samples']} samples"
+            + (f" every {load['interval_s']:.0f} s" if load["interval_s"] else "")
+            + f": mean {load['mean']:.2f}, p95 {load['p95']:.2f}, max {load['max']:.2f} on "
+            f"{cores} cores; {100 * load['above_cores_fraction']:.0f}% of samples above the core "
+            "count.")
+    return "\n".join(lines) + "\n"
+
+
+def write_performance(out_md: str | Path, out_json: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Compute :func:`performance` and write the Markdown report and its JSON atomically."""
+    res = performance(**kwargs)
+    atomic_write_json(out_json, res)
+    atomic_write_text(out_md, render_performance(res))
+    return res
