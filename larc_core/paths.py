@@ -65,5 +65,8 @@ PERFORMANCE_MD = "results/performance.md"
 PERFORMANCE_JSON = "results/performance.json"
 LOAD_LOG_DIR = "logs/load"
 """Load-average samples of every ``snakemake`` run (``larc_core.loadmon``), one file per run."""
+CEM_CURVE = "benchmarks/cem_curve.jsonl"
+"""CEM success against plan time measured by ``benchmarks/cem_curve.py`` (in the performance
+report)."""
 WM_PROBE_LOG = "benchmarks/world_model_probe.jsonl"
 """World-model settings measured by ``benchmarks/world_model_probe.py`` (listed in the report)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -13,7 +14,12 @@ import pytest
 
 from larc_core.floors import median_seconds
 from larc_core.loadmon import alive, sample
-from larc_core.reporting.performance import FloorModel, critical_path, load_samples
+from larc_core.reporting.performance import (
+    FloorModel,
+    critical_path,
+    load_samples,
+    snakemake_jobs,
+)
 from larc_core.reporting.table import apply_latency_report
 
 FLOORS = {
@@ -58,13 +64,37 @@ def test_floors_are_start_up_plus_work_over_workers(tmp_path):
     assert m.floor("world_model_views").seconds is None
 
 
-def test_critical_path_follows_the_job_each_one_waited_on():
-    df = pd.DataFrame({
-        "job": ["collect", "wm", "side", "train", "eval"],
-        "wall_s": [10.0, 50.0, 5.0, 20.0, 3.0],
-        "end_time": [10.0, 61.0, 30.0, 85.0, 90.0],  # starts: 0, 11, 25, 65, 87
-    })
-    assert critical_path(df) == ["collect", "wm", "train", "eval"]
+def _job(rule, start, end, inputs=(), outputs=()):
+    return {"rule": rule, "start": start, "end": end, "inputs": list(inputs),
+            "outputs": list(outputs) or [f"{rule}.out"]}
+
+
+def test_critical_path_follows_inputs_and_freed_cores():
+    jobs = [
+        _job("collect", 0, 10, outputs=["d.h5"]),
+        _job("wm", 11, 60, ["d.h5"], ["wm.pt"]),
+        _job("side", 12, 30, ["d.h5"]),  # ran beside the world model, on nobody's path
+        _job("train", 61, 80, ["wm.pt"], ["p.pt"]),
+        _job("other", 61, 95, ["wm.pt"]),
+        _job("eval", 96, 100, ["p.pt"]),  # input ready at 80, started when "other" freed a core
+    ]
+    path = critical_path(jobs)
+    assert [(j["rule"], j["waited_for"]) for j in path] == [
+        ("collect", None), ("wm", "input"), ("other", "input"), ("eval", "core")]
+    assert critical_path([]) == []
+
+
+def test_snakemake_job_records_group_outputs_by_job(tmp_path):
+    def record(path, **rec):
+        name = base64.urlsafe_b64encode(path.encode()).decode()
+        (tmp_path / name).write_text(json.dumps(rec))
+
+    record("a.txt", rule="r", input=["x"], starttime=1.0, endtime=2.0, job_hash=7)
+    record("b.txt", rule="r", input=["x"], starttime=1.0, endtime=2.0, job_hash=7)
+    record("c.txt", rule="s", input=["a.txt"], starttime=None, endtime=None, job_hash=8)
+    (tmp_path / "not-base64!").write_text("{}")
+    jobs = snakemake_jobs(tmp_path)
+    assert len(jobs) == 1 and sorted(jobs[0]["outputs"]) == ["a.txt", "b.txt"]
 
 
 def test_load_samples_keep_the_run_window(tmp_path):

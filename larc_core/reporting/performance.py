@@ -11,6 +11,7 @@ jobs that set it (critical path), and the load average sampled during the run.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import math
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text
 from larc_core.methods import METHODS
@@ -28,9 +28,11 @@ from larc_core.reporting.runtime import load_runtimes
 
 #: A stage at or below this ratio of wall time to floor spends its time on its work.
 RATIO_TARGET = 2.0
-#: Clock tolerance when tracing the critical path: a benchmark file's time stamp (the job's
-#: end) and its wall time (its start) come from different clocks reads.
-CHAIN_SLACK_S = 0.5
+#: Clock tolerance (s) when tracing the critical path through Snakemake's job records.
+CHAIN_SLACK_S = 1.0
+#: A job that started within this many seconds of its last input's producer waited for that
+#: input (Snakemake polls for finished jobs); a longer gap means it waited for a core.
+WAIT_GAP_S = 10.0
 
 _EVAL = re.compile(r"^eval_(?P<method>.+?)(?:_seed(?P<seed>\d+))?_h(?P<offset>\d+)$")
 _TRAIN = re.compile(r"^train_(?P<stage>idm|chunk|gc_idm|wm_ft)_seed(?P<seed>\d+)$")
@@ -150,27 +152,65 @@ def load_samples(load_logs: list[str | Path], t0: float, t1: float) -> np.ndarra
     return np.array(sorted(rows)).reshape(-1, 4)
 
 
-def critical_path(df: pd.DataFrame) -> list[str]:
-    """The jobs that set the elapsed time, from the schedule as it ran: from the job that ended
-    last, step to the job that ended last before it started (the job it waited on; short
-    unbenchmarked jobs such as the pairs may sit in between). Oldest first."""
-    jobs = df.assign(start=df.end_time - df.wall_s).sort_values("end_time")
-    chain: list[str] = []
-    cur = jobs.iloc[-1]
+def snakemake_jobs(metadata_dir: str | Path) -> list[dict[str, Any]]:
+    """The jobs recorded in Snakemake's metadata folder (``.snakemake/metadata``: one JSON
+    record per output file, named by its base64-encoded path, with the job's rule, inputs and
+    start / end time; the outputs of one job share its ``job_hash``). Incomplete and touched
+    records (no times) are left out."""
+    jobs: dict[tuple[int, float], dict[str, Any]] = {}
+    for f in sorted(Path(metadata_dir).iterdir()):
+        try:
+            rec = json.loads(f.read_text())
+            output = base64.urlsafe_b64decode(f.name.encode()).decode()
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        start, end = rec.get("starttime"), rec.get("endtime")
+        if rec.get("incomplete") or start is None or end is None:
+            continue
+        job = jobs.setdefault((rec.get("job_hash"), float(start)), {
+            "rule": rec.get("rule"), "start": float(start), "end": float(end),
+            "inputs": list(rec.get("input") or []), "outputs": []})
+        job["outputs"].append(output)
+    return sorted(jobs.values(), key=lambda j: j["end"])
+
+
+def critical_path(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The chain of jobs that set the elapsed time, as the run was scheduled: from the job that
+    ended last, step back to what it waited for, until nothing ran before it. A job waited for
+    its input when the producer of one of its inputs ended just before it started (within
+    ``WAIT_GAP_S``); otherwise its inputs were ready earlier and it waited for a core, freed by
+    the job that ended last before it started. Oldest first; each entry: rule, first output,
+    start, end (unix seconds) and ``waited_for`` (``input`` or ``core``; None for the first)."""
+    if not jobs:
+        return []
+    producer: dict[str, list[dict[str, Any]]] = {}
+    for job in jobs:
+        for out in job["outputs"]:
+            producer.setdefault(out, []).append(job)
+    chain: list[tuple[dict[str, Any], str | None]] = [(jobs[-1], None)]
     while True:
-        chain.append(str(cur.job))
-        before = jobs[jobs.end_time <= cur.start + CHAIN_SLACK_S]
-        before = before[before.job != cur.job]
-        if before.empty:
+        cur = chain[-1][0]
+        inputs = [p for f in cur["inputs"] for p in producer.get(f, [])
+                  if p is not cur and p["end"] <= cur["start"] + CHAIN_SLACK_S]
+        dep = max(inputs, key=lambda p: p["end"]) if inputs else None
+        if dep is not None and cur["start"] - dep["end"] <= WAIT_GAP_S:
+            chain[-1] = (cur, "input")
+            chain.append((dep, None))
+            continue
+        earlier = [j for j in jobs if j is not cur and j["end"] <= cur["start"] + CHAIN_SLACK_S]
+        if not earlier:
             break
-        cur = before.iloc[-1]
-    return chain[::-1]
+        chain[-1] = (cur, "core")
+        chain.append((max(earlier, key=lambda j: j["end"]), None))
+    return [{"rule": j["rule"], "output": sorted(j["outputs"])[0], "start": j["start"],
+             "end": j["end"], "waited_for": why} for j, why in reversed(chain)]
 
 
 def performance(benchmarks: list[str | Path], floors_json: str | Path, settings: dict[str, Any],
-                eval_dir: str | Path, load_logs: list[str | Path]) -> dict[str, Any]:
-    """The report's numbers: per job wall / CPU / floor / ratio, elapsed time, critical path,
-    load average during the run."""
+                eval_dir: str | Path, load_logs: list[str | Path],
+                metadata_dir: str | Path | None = None) -> dict[str, Any]:
+    """The report's numbers: per job wall / CPU / floor / ratio, elapsed time, the critical path
+    (from Snakemake's job records in ``metadata_dir``), load average during the run."""
     floors_doc = _read_json(floors_json)
     model = FloorModel(floors_doc["floors_s"], settings, eval_dir)
     df = load_runtimes(benchmarks)
@@ -202,7 +242,9 @@ def performance(benchmarks: list[str | Path], floors_json: str | Path, settings:
         "jobs": sorted(rows, key=lambda r: -r["wall_s"]),
         "elapsed_s": t1 - t0,
         "cpu_s": float(sum(r["cpu_s"] for r in rows if math.isfinite(r["cpu_s"]))),
-        "critical_path": critical_path(df),
+        "critical_path": critical_path(
+            [j for j in snakemake_jobs(metadata_dir) if j["end"] >= t0 - CHAIN_SLACK_S]
+        ) if metadata_dir is not None and Path(metadata_dir).is_dir() else [],
         "load": load,
         "worst_ratio": max((r["ratio"] for r in floored), default=None),
         "within_target": all(r["ratio"] <= RATIO_TARGET for r in floored),
@@ -266,10 +308,27 @@ def render_performance(res: dict[str, Any]) -> str:
         f"job's start to the last one's end; CPU: {res['cpu_s']:.0f} s, that is "
         f"{res['cpu_s'] / max(res['elapsed_s'], 1e-9):.2f} of {cores} cores busy on average.",
         "",
-        "Critical path (each job started when the one before it ended): "
-        + " -> ".join(res["critical_path"]) + ".",
-        "",
     ]
+    path = res["critical_path"]
+    if path:
+        t0 = path[0]["start"]
+        lines += [
+            "Critical path (from the last job to finish back to the first, each job preceded by "
+            "what it waited for: the input it needed, or the core a running job freed; from "
+            "Snakemake's job records):", "",
+            "| rule | output | start (s) | wall s | waited for |", "|---|---|---:|---:|---|",
+        ]
+        for j in path:
+            lines.append(f"| {j['rule']} | `{j['output']}` | {j['start'] - t0:.0f} | "
+                         f"{j['end'] - j['start']:.1f} | {j['waited_for'] or '-'} |")
+        waits = {w: sum(1 for j in path if j["waited_for"] == w) for w in ("input", "core")}
+        lines.append("")
+        lines.append(f"{waits['input']} steps of the path waited for an input and "
+                     f"{waits['core']} for a core.")
+        lines.append("")
+    else:
+        lines += ["Critical path: no Snakemake job records (.snakemake/metadata) cover the run.",
+                  ""]
     load = res["load"]
     if load is None:
         lines.append("Load average: no samples cover the run (the sampler starts with `snakemake`; "
@@ -284,9 +343,43 @@ def render_performance(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_performance(out_md: str | Path, out_json: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """Compute :func:`performance` and write the Markdown report and its JSON atomically."""
+def cem_curve_section(curve_jsonl: str | Path, planner: dict[str, Any] | None) -> str:
+    """Markdown: the CEM success-versus-plan-time points of ``benchmarks/cem_curve.py`` (one
+    JSON line each), the run's planner setting marked."""
+    rows = [json.loads(line) for line in Path(curve_jsonl).read_text().splitlines()
+            if line.strip()]
+    if not rows:
+        return ""
+    chosen = (planner or {}).get("samples"), (planner or {}).get("iterations")
+    lines = [
+        "## CEM: success against plan time", "",
+        f"Measured by `benchmarks/cem_curve.py` (`{curve_jsonl}`) on a default run's world model "
+        "and pairs, one torch thread: each point is the real CEM evaluation of the first pairs "
+        "of one offset. The run's planner setting is marked; `config/paper.yaml` keeps LeWM's "
+        "300 x 30.", "",
+        "| samples x iterations | executed blocks per plan | offset | successes | plan (median) "
+        "| CPU s per plan | load before |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["receding"] != 5, r["offset"],
+                                          r["samples"] * r["iterations"])):
+        mark = " (this run)" if (r["samples"], r["iterations"]) == chosen else ""
+        lines.append(
+            f"| {r['samples']} x {r['iterations']}{mark} | {r['receding']} | {r['offset']} | "
+            f"{r['successes']} / {r['pairs']} | {r['plan_median_ms']:,.0f} ms | "
+            f"{r['cpu_s_per_plan']:.3f} | {r['load_before']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_performance(out_md: str | Path, out_json: str | Path, *,
+                      cem_curve: str | Path | None = None, planner: dict[str, Any] | None = None,
+                      **kwargs: Any) -> dict[str, Any]:
+    """Compute :func:`performance` and write the Markdown report and its JSON atomically;
+    with ``cem_curve`` the report adds the CEM setting curve (:func:`cem_curve_section`)."""
     res = performance(**kwargs)
     atomic_write_json(out_json, res)
-    atomic_write_text(out_md, render_performance(res))
+    text = render_performance(res)
+    if cem_curve is not None:
+        text += "\n" + cem_curve_section(cem_curve, planner)
+    atomic_write_text(out_md, text)
     return res

@@ -29,7 +29,6 @@ if "world_model" in LINKED:
             model=config["world_model"]["model"],
         threads: 1
         resources:
-            cpus=job_cpus,
             mem_mb=4000,
         log:
             "logs/import_world_model.log",

@@ -2,26 +2,29 @@
 import os
 from pathlib import Path
 
+from snakemake.resources import Resource
 from snakemake.utils import validate
 
 from larc_core import paths
 from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
 from larc_core.config import check_config
-from larc_core.evaluation.rollout import workers_for_pairs
 from larc_core.methods import METHODS
 from larc_core.planning import planner_settings
 
 
-# The cores this machine gives the run (its CPU affinity, not the host's count). `--cores N`
-# sets Snakemake's job slots, which users copy from elsewhere (`--cores 8` on a 2-core machine
-# ran 7-8 threads on 2 cores: every stage slowed 2-4x and the timings inside the run were
-# inflated). So every local job also holds `cpus` = its threads from a pool of MACHINE_CORES:
-# running jobs never ask for more threads than the machine has, whatever `--cores` says. On a
-# bigger machine the pool is its core count; `--resources cpus=N` overrides it. Cluster and
-# cloud executors (`--jobs` with a profile) give each job its own node, so no pool there.
+# The cores this machine gives the run (its CPU affinity, not the host's count). `--cores N` is
+# Snakemake's thread budget and users copy it from elsewhere: `--cores 8` on a 2-core machine
+# ran 7-8 threads on 2 cores, every stage slowed 2-4x and the timings inside the run were
+# inflated. So a local run's budget is capped at the machine's cores: running jobs never ask for
+# more threads than it has, whatever `--cores` says (a smaller `--cores` still lowers it).
+# Capping Snakemake's own core count (not a separate resource) also stops its ILP scheduler
+# from re-solving while every core is taken (measured: a `cbc` process at every poll, load
+# average 2.35 on 2 cores). Cluster executors (`--jobs` with a profile) give each job its own
+# allocation: no cap there.
 MACHINE_CORES = len(os.sched_getaffinity(0))
-if workflow.nodes is None and "cpus" not in workflow.global_resources:
-    workflow.register_resource("cpus", MACHINE_CORES)
+_CORES = workflow.global_resources["_cores"].value  # None in a dry run without --cores
+if workflow.nodes is None and _CORES is not None and _CORES > MACHINE_CORES:
+    workflow.global_resources["_cores"] = Resource("_cores", MACHINE_CORES)
 
 
 # Threads of the multi-core stages (data collection workers, world-model training, latent
@@ -29,10 +32,6 @@ if workflow.nodes is None and "cpus" not in workflow.global_resources:
 # than the machine has. Same thread count, same floating-point results.
 MULTI_THREADS = min(2, MACHINE_CORES)
 
-
-def job_cpus(wildcards, threads):
-    """The `cpus` a job holds from the machine's pool: its threads (at most the machine's)."""
-    return min(int(threads), MACHINE_CORES)
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config, source="workflow config")
@@ -56,13 +55,12 @@ PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANN
 GPU = 0 if config["device"] == "cpu" else 1
 
 
-# Cores an evaluation job reserves: its episode workers (at most 2), one per
-# MIN_PAIRS_PER_WORKER pairs, so a small run does not hold a core its single worker never uses
-# (that serialized the smoke run's evaluations on 2 cores).
-EVAL_THREADS = workers_for_pairs(MULTI_THREADS, config["eval"]["n_episodes"])
-PLANNER_THREADS = workers_for_pairs(
-    MULTI_THREADS, config.get("planner", {}).get("n_pairs") or config["eval"]["n_episodes"]
-)
+# Evaluation jobs run their episodes in one process: the run has many of them (45 by default),
+# so parallel jobs fill the cores, and spawned episode workers would only add their start-up
+# (measured: 2 workers per job used 1.24 of the 2 cores they held, 10.5 CPU s per job).
+# `larc eval --workers N` still spreads one evaluation over N processes.
+EVAL_THREADS = 1
+PLANNER_THREADS = 1
 
 
 wildcard_constraints:

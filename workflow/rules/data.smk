@@ -6,9 +6,10 @@ if "data" not in LINKED:
             h5=paths.DEMOS,
         params:
             data=config["data"],
+        # The serial start of every run (data -> world model -> latents): before any side job.
+        priority: 20
         threads: MULTI_THREADS
         resources:
-            cpus=job_cpus,
             mem_mb=4000,
         log:
             "logs/collect_demos.log",

@@ -36,7 +36,6 @@ rule eval:
     # Worker processes the episodes are spread over (one torch thread each; same records).
     threads: EVAL_THREADS
     resources:
-        cpus=job_cpus,
         mem_mb=2000,
     log:
         "logs/eval/{method}_seed{seed}_h{offset}.log",
@@ -61,7 +60,6 @@ rule eval_reference:
         seed=None,
     threads: 1
     resources:
-        cpus=job_cpus,
         mem_mb=2000,
     log:
         "logs/eval/{method}_h{offset}.log",
@@ -93,7 +91,6 @@ rule eval_planner:
     # Worker processes the episodes are spread over (one torch thread each; same records).
     threads: PLANNER_THREADS
     resources:
-        cpus=job_cpus,
         mem_mb=3000,
     log:
         "logs/eval/{method}_h{offset}.log",
@@ -121,7 +118,6 @@ rule state_ceiling:
         seed=config["state_ceiling"]["seed"],
     threads: 1
     resources:
-        cpus=job_cpus,
         mem_mb=2000,
     log:
         "logs/state_ceiling.log",

@@ -19,7 +19,6 @@ rule latency:
     # latency column); the timing process itself uses one torch thread.
     threads: MACHINE_CORES
     resources:
-        cpus=job_cpus,
         mem_mb=3000,
     log:
         "logs/latency.log",

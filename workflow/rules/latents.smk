@@ -10,9 +10,10 @@ if "latents" not in LINKED:
         params:
             batch_size=config["world_model"]["train"].get("cache_batch_size", 256),
             device=config["device"],
+        # The serial start of every run (data -> world model -> latents): before any side job.
+        priority: 20
         threads: MULTI_THREADS
         resources:
-            cpus=job_cpus,
             mem_mb=8000,
             gpu=GPU,
         log:
@@ -38,7 +39,6 @@ rule world_model_health:
         seed=config["seed"],
     threads: 1
     resources:
-        cpus=job_cpus,
         mem_mb=4000,
     log:
         "logs/world_model_health.log",
@@ -75,7 +75,6 @@ rule world_model_views:
         seed=config["seed"],
     threads: MULTI_THREADS
     resources:
-        cpus=job_cpus,
         mem_mb=8000,  # every frame in memory (1,500 episodes at 64 px: about 2.7 GB)
     log:
         "logs/world_model_views.log",

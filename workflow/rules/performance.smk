@@ -28,7 +28,6 @@ rule machine_floors:
     priority: 100
     threads: MACHINE_CORES
     resources:
-        cpus=job_cpus,
         mem_mb=3000,
     log:
         "logs/machine_floors.log",
@@ -47,6 +46,9 @@ rule performance:
         benchmarks=benchmark_files() + ["results/benchmarks/latency.tsv"],
         evals=eval_files(),
         state_ceiling=[paths.STATE_CEILING] if RUN_STATE_CEILING else [],
+        # The measured curve the CEM setting was chosen from, when the checkout has it.
+        **({"cem_curve": paths.CEM_CURVE} if PLANNER_METHODS and Path(paths.CEM_CURVE).exists()
+           else {}),
     output:
         md=report(paths.PERFORMANCE_MD, caption="../report/performance.rst", category="Runtime"),
         json=paths.PERFORMANCE_JSON,
@@ -55,6 +57,9 @@ rule performance:
         # results/eval/: every evaluation file is <eval dir>/<method>/<file>.json
         eval_dir=lambda wc, input: str(Path(input.evals[0]).parent.parent),
         load_dir=paths.LOAD_LOG_DIR,
+        # Snakemake's own job records (rule, inputs, start, end): the critical path.
+        metadata_dir=".snakemake/metadata",
+        planner=config.get("planner"),
     log:
         "logs/performance.log",
     conda:

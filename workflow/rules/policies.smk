@@ -20,7 +20,6 @@ rule train_idm:
         seed=lambda wc: int(wc.seed),
     threads: 1
     resources:
-        cpus=job_cpus,
         mem_mb=4000,
         gpu=GPU,
     log:
@@ -51,7 +50,6 @@ if "chunk_backbone" not in LINKED:
         priority: 10
         threads: 1
         resources:
-            cpus=job_cpus,
             mem_mb=4000,
             gpu=GPU,
         log:
@@ -81,7 +79,6 @@ rule train_wm_ft:
     priority: 10
     threads: 1
     resources:
-        cpus=job_cpus,
         mem_mb=4000,
         gpu=GPU,
     log:
@@ -108,7 +105,6 @@ rule train_gc_idm:
         seed=lambda wc: int(wc.seed),
     threads: 1
     resources:
-        cpus=job_cpus,
         mem_mb=4000,
         gpu=GPU,
     log:

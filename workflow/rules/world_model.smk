@@ -11,9 +11,10 @@ if "world_model" not in LINKED:
             world_model=config["world_model"],
             seed=config["seed"],
             device=config["device"],
+        # The serial start of every run (data -> world model -> latents): before any side job.
+        priority: 20
         threads: MULTI_THREADS
         resources:
-            cpus=job_cpus,
             mem_mb=8000,
             gpu=GPU,
         log:
