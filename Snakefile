@@ -29,4 +29,6 @@ rule all:
         figure="results/figures/success_vs_offset.png",
         latency="results/latency.md",
         data="results/data.md",
+        videos="results/rollout_videos.json",
+        performance="results/performance.md",
     default_target: True

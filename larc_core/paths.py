@@ -59,6 +59,9 @@ WM_VIEWS = {
     "json": "results/world_model_views.json",
 }
 """Pictures of what the world model sees (rule ``world_model_views``)."""
+ROLLOUT_VIDEO = "results/figures/rollouts/{method}.gif"
+"""A success and a failure of one method, re-run from its evaluation (rule ``rollout_videos``)."""
+ROLLOUT_VIDEOS_JSON = "results/rollout_videos.json"
 MACHINE_FLOORS = "results/machine_floors.json"
 """Unit costs of the run's work measured on its machine (rule ``machine_floors``)."""
 PERFORMANCE_MD = "results/performance.md"

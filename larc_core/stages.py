@@ -311,10 +311,11 @@ def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
 def latency_specs(
     config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
     pairs: str | None = None, checkpoint_dirs: dict[str, str] | None = None,
+    deciding_only: bool = True,
 ) -> dict[str, Any]:
     """Controller specs of every evaluated method that decides (LARC policies with the first
     seed's checkpoint unless ``checkpoint_dirs`` names one, planner rows); the sanity rows
-    have no decision to time."""
+    have no decision to time, and are included only with ``deciding_only=False``."""
     import json
 
     from larc_core.data import DemoFile
@@ -330,7 +331,7 @@ def latency_specs(
     specs = {}
     for key in e["methods"]:
         m = get_method(key)
-        if not (m.learned or m.planned):
+        if deciding_only and not (m.learned or m.planned):
             continue
         ckpt = None
         if m.learned:
@@ -368,3 +369,17 @@ def latency(
     write_latency_report(bench, files, out_md, out_json, figure)
     log.info("wrote %s (%d methods timed)", out_md, len(bench["methods"]))
     return bench
+
+
+def rollout_videos(
+    config: dict, demos: str, world_model: str, pairs: str, eval_files: dict[str, str],
+    checkpoint_dirs: dict[str, str], gifs: dict[str, str], out_json: str,
+) -> dict:
+    """A success and a failure of every evaluated method, re-run and recorded as a GIF each."""
+    from larc_core.reporting.rollout_videos import write_rollout_videos
+
+    specs = latency_specs(config, demos, world_model, pairs, checkpoint_dirs,
+                          deciding_only=False)
+    doc = write_rollout_videos(specs, eval_files, pairs, demos, gifs, out_json)
+    log.info("wrote %d rollout videos (%s)", len(gifs), out_json)
+    return doc

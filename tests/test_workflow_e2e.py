@@ -20,7 +20,7 @@ RULES = [
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
     "latency", "data_report", "state_ceiling", "world_model_views", "machine_floors",
-    "performance",
+    "performance", "rollout_videos",
 ]
 REPO = Path(__file__).parents[1]
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
@@ -219,6 +219,26 @@ def test_performance_report_sets_jobs_against_floors_measured_first(smoke_run):
     assert "From latency.md" in table
     ms = latency["larc_chunk"]["decision"]["median_ms"]
     assert (f"{ms:.3f} ms" if ms < 10 else f"{ms:.0f} ms") in table
+
+
+@pytest.mark.e2e
+def test_rollout_videos_show_a_success_and_a_failure_per_method(smoke_run):
+    from PIL import Image
+
+    work, _ = smoke_run
+    doc = json.loads((work / "results/rollout_videos.json").read_text())
+    assert [m["method"] for m in doc["methods"]] == list(METHOD_LABELS)
+    for entry in doc["methods"]:
+        method, shown = entry["method"], entry["episodes"]
+        records = eval_docs(work, method, OFFSETS[0])[0]["episodes"]
+        # The episodes shown are the first success / failure of the evaluation file.
+        for outcome, want in (("success", True), ("failure", False)):
+            first = next((r["index"] for r in records if r["success"] == want), None)
+            assert (shown.get(outcome) or {}).get("pair") == first, (method, outcome)
+        gif = Image.open(work / f"results/figures/rollouts/{method}.gif")
+        longest = max(e["steps"] for e in shown.values())
+        assert gif.n_frames == longest + 1, method  # every step plus the final frame
+    assert all(e["episodes"] for e in doc["methods"])
 
 
 @pytest.mark.e2e

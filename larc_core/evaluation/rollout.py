@@ -39,12 +39,14 @@ def run_episode(
     goal_frame: np.ndarray,
     budget: int,
     start_row: int = -1,
+    frames: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """One goal-reaching episode with the latched success test of REFERENCE §2.
 
     The env is set exactly to ``start_state`` (7,), the controller is given the recorded goal
     frame (H, W, 3), and the episode stops at the first step whose state passes the success
-    test, or after ``budget`` steps.
+    test, or after ``budget`` steps. ``frames``, when given, receives the rendered frame
+    (H, W, 3) before every step and after the last one (rollout videos); the episode is the same.
     """
     env.reset_to_state(start_state)
     controller.reset(goal_frame, start_row)
@@ -55,13 +57,18 @@ def run_episode(
     render = getattr(controller, "uses_frames", True)
     reads_state = getattr(controller, "uses_state", False)
     for step in range(budget):
-        obs = env.render() if render else (state if reads_state else None)
+        frame = env.render() if render or frames is not None else None
+        if frames is not None:
+            frames.append(frame)
+        obs = frame if render else (state if reads_state else None)
         state = env.step(controller.act(obs))
         pos_err, _ = pose_errors(state, goal_state)
         best_pos = min(best_pos, float(pos_err))
         if goal_reached(state, goal_state):
             success_step = step + 1
             break
+    if frames is not None:
+        frames.append(env.render())
     pos_err, ang_err = pose_errors(state, goal_state)
     record = {
         "success": success_step is not None,

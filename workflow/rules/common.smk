@@ -218,3 +218,20 @@ def performance_settings():
         "planner_latency": int(planner.get("latency_warmup", 1)) + int(planner.get("latency_calls", 5)),
         "state_ceiling_stages": list(config["state_ceiling"]["stages"]) if RUN_STATE_CEILING else [],
     }
+
+
+def video_inputs(wildcards):
+    """Data, the first offset's pairs, the world model, the first seed's checkpoint of every
+    trained method and the first seed's (or the only) evaluation at the first offset of every
+    method: the episodes the rollout videos re-run."""
+    offset, seed = EVAL_OFFSETS[0], SEEDS[0]
+    inputs = {"h5": paths.DEMOS, "pairs": paths.PAIRS.format(offset=offset),
+              "world_model": world_model_path()}
+    for m in EVAL_METHODS:
+        method = METHODS[m]
+        if method.learned:
+            folder = policy_dir(method.stage, seed)
+            inputs[f"backbone_{m}"] = f"{folder}/shared_policy_backbone.pt"
+            inputs[f"stats_{m}"] = f"{folder}/action_stats.pt"
+        inputs[f"eval_{m}"] = paths.eval_path(m, offset, seed if method.learned else None)
+    return inputs

@@ -66,3 +66,26 @@ rule runtime:
         "../../environment.yml"
     script:
         "../scripts/runtime.py"
+
+
+rule rollout_videos:
+    """A success and a failure of every method (first seed, first offset), re-run and recorded:
+    live frame beside the goal image."""
+    input:
+        unpack(video_inputs),
+    output:
+        gifs=report(
+            expand(paths.ROLLOUT_VIDEO, method=EVAL_METHODS),
+            caption="../report/rollout_videos.rst",
+            category="Results",
+        ),
+        json=paths.ROLLOUT_VIDEOS_JSON,
+    threads: 1
+    resources:
+        mem_mb=3000,
+    log:
+        "logs/rollout_videos.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/rollout_videos.py"
