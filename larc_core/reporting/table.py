@@ -58,11 +58,13 @@ def apply_latency_report(summary: pd.DataFrame, latency: dict[str, Any]) -> pd.D
     return out
 
 
-def render_table(summary: pd.DataFrame, latency_source: str | None = None) -> str:
+def render_table(summary: pd.DataFrame, latency_source: str | None = None,
+                 planner: dict[str, Any] | None = None) -> str:
     """Markdown table from :func:`summarize` rows: Method | seeds | h<offset>... | latency.
 
     ``latency_source``: the latency report the latency column comes from (see
-    :func:`apply_latency_report`); None when it comes from the eval jobs' own timings."""
+    :func:`apply_latency_report`); None when it comes from the eval jobs' own timings.
+    ``planner``: the CEM settings the planner rows ran with (named under the table)."""
     offsets = sorted(summary["offset"].unique())
     order = [m for m in METHODS if m in set(summary["method"])]
     header = ["Method", "seeds"] + [f"h{o}" for o in offsets] + ["latency (decision, median)"]
@@ -109,8 +111,13 @@ def render_table(summary: pd.DataFrame, latency_source: str | None = None) -> st
            "Timed by the eval jobs, over seeds, while other jobs ran."),
     ]
     if planned.any():
+        setting = ""
+        if planner:
+            setting = (f" with {planner['samples']} samples x {planner['iterations']} iterations "
+                       f"per plan (top {planner['top_k']}, horizon {planner['horizon']} blocks; "
+                       "LeWM's PushT setting is 300 x 30, top 30)")
         notes.insert(-1, (
-            "CEM rows: LeWM's planner on the same frozen world model (no training, one "
+            f"CEM rows: LeWM's planner on the same frozen world model{setting} (no training, one "
             "evaluation seed), committing 5 action blocks (25 env steps) per plan or re-planning "
             "every block (5 env steps)."
         ))
@@ -127,6 +134,15 @@ def table_frame(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([seeds, means], ignore_index=True)[
         ["row"] + [c for c in dict.fromkeys(list(seeds.columns) + list(means.columns)) if c != "row"]
     ]
+
+
+def planner_setting(eval_files: list[str | Path]) -> dict[str, Any] | None:
+    """The CEM settings recorded by the first planner-row evaluation file (None without one)."""
+    for path in eval_files:
+        doc = json.loads(Path(path).read_text())
+        if doc.get("planner"):
+            return doc["planner"]
+    return None
 
 
 def write_table(
@@ -148,7 +164,8 @@ def write_table(
     if latency_json is not None:
         summary = apply_latency_report(summary, json.loads(Path(latency_json).read_text()))
         source = os.path.relpath(Path(latency_json).with_suffix(".md"), Path(out_md).parent)
-    text = "# LARC results (goal-conditioned PushT)\n\n" + render_table(summary, source)
+    text = "# LARC results (goal-conditioned PushT)\n\n" + render_table(
+        summary, source, planner_setting(eval_files))
     if figure:
         rel = os.path.relpath(Path(figure), Path(out_md).parent)
         text += f"\n![Success rate against goal offset]({rel})\n"
