@@ -493,3 +493,18 @@ def test_same_seed_rebuilds_identical_artifacts(smoke_run, repo_root, tmp_path):
         a, b = (json.loads((root / rel).read_text()) for root in (work, again))
         assert a["episodes"] == b["episodes"] and a["successes"] == b["successes"], rel
         assert a["pairs_sha256"] == b["pairs_sha256"]
+
+
+@pytest.mark.e2e
+def test_only_the_training_the_evaluated_methods_need_is_scheduled(repo_root, tmp_path):
+    work = copy_workflow(repo_root, tmp_path)
+    for methods, trained in (
+        ('["larc_chunk", "noop"]', {"train_chunk"}),
+        ('["larc_chunk_wm_ft", "cem_commit5"]', {"train_chunk", "train_wm_ft"}),  # WM-FT's init
+        ('["larc_idm", "gc_idm"]', {"train_idm", "train_gc_idm"}),
+    ):
+        res = snakemake(work, "-n", "results/table.md", "--config",
+                        f'eval={{"methods": {methods}}}')
+        jobs = planned_jobs(res.stdout + res.stderr)
+        assert {j for j in jobs if j.startswith("train_") and j != "train_world_model"} == \
+            trained, (methods, jobs)

@@ -141,19 +141,23 @@ def policy_params(stage):
     return out
 
 
+# Training stages this config runs: those whose checkpoints an evaluated method reads, and the
+# LARC-Chunk stage WM-FT starts from (a linked published Chunk checkpoint replaces that stage).
+# A stage no evaluated method needs is never trained, plotted or benchmarked.
+_NEEDED_STAGES = {METHODS[m].stage for m in TRAINED_METHODS}
+_NEEDED_STAGES |= {"chunk"} if "wm_ft" in _NEEDED_STAGES else set()
+TRAINED_STAGES = [
+    stage for stage in paths.POLICY_DIRS
+    if stage in _NEEDED_STAGES and not (stage == "chunk" and "chunk_backbone" in LINKED)
+]
+
 # Training logs that get a curves figure (one figure per stage, one line per seed): the world
 # model (when this workflow trains it) and every policy stage it trains.
 TRAIN_LOGS = {"world_model": ["checkpoints/world_model/train_log.jsonl"]} if "world_model" not in LINKED else {}
 TRAIN_LOGS.update(
-    {
-        stage: [f"{paths.policy_dir(stage, s)}/train_log.jsonl" for s in SEEDS]
-        for stage in ("idm", "chunk", "wm_ft")
-        if not (stage == "chunk" and "chunk_backbone" in LINKED)
-    }
+    {stage: [f"{paths.policy_dir(stage, s)}/train_log.jsonl" for s in SEEDS]
+     for stage in TRAINED_STAGES}
 )
-# Baselines are trained (and plotted) only when evaluated.
-if "gc_idm" in EVAL_METHODS:
-    TRAIN_LOGS["gc_idm"] = [f"{paths.policy_dir('gc_idm', s)}/train_log.jsonl" for s in SEEDS]
 
 
 wildcard_constraints:
@@ -171,9 +175,8 @@ def benchmark_files():
         files.append("results/benchmarks/train_world_model.tsv")
     if "latents" not in LINKED:
         files.append("results/benchmarks/cache_latents.tsv")
-    stages = ["idm", "wm_ft"] + ([] if "chunk_backbone" in LINKED else ["chunk"])
-    stages += ["gc_idm"] if "gc_idm" in EVAL_METHODS else []
-    files += expand("results/benchmarks/train_{stage}_seed{seed}.tsv", stage=stages, seed=SEEDS)
+    files += expand("results/benchmarks/train_{stage}_seed{seed}.tsv", stage=TRAINED_STAGES,
+                    seed=SEEDS)
     files.append("results/benchmarks/world_model_health.tsv")
     files += ["results/benchmarks/state_ceiling.tsv"] if RUN_STATE_CEILING else []
     files += ["results/benchmarks/world_model_views.tsv"] if RUN_WM_VIEWS else []
