@@ -185,6 +185,59 @@ def cem_plan_floor(wm_cfg: dict[str, Any], planner: dict[str, Any] | None,
     return {"cem_plan_s": plan}
 
 
+def report_floors(wm_cfg: dict[str, Any], views: dict[str, Any] | None, resolution: int,
+                  views_threads: int, probe_targets: int = 6, calls: int = 20) -> dict[str, float]:
+    """Seconds of one step of the report rules' own fits: the inspection decoder of rule
+    world_model_views (its batch, frames resized to its side, ``views_threads`` threads) and the
+    MLP probe of rule world_model_health (2 x 256, batch 512, one thread)."""
+    from larc_core.world_model.encoders import build_decoder
+    from larc_core.world_model.health import MLP_PROBE_BATCH, MLP_PROBE_WIDTH
+    from larc_core.world_model.latent_decoder import frames_to_target
+    from larc_core.world_model.model import reconstruction_loss
+
+    d = int(wm_cfg["model"]["latent_dim"])
+    out: dict[str, float] = {}
+    before = torch.get_num_threads()
+    try:
+        torch.manual_seed(0)
+        if views:
+            torch.set_num_threads(views_threads)
+            decoder = build_decoder(d, views["decoder"], tuple(views["decoder_channels"]),
+                                    int(views["decoder_size"]))
+            opt = torch.optim.AdamW(decoder.parameters(), lr=float(views["lr"]))
+            bs = int(views["batch_size"])
+            pixels = np.random.default_rng(0).integers(0, 256, (bs, resolution, resolution, 3),
+                                                       dtype=np.uint8)
+            z = torch.randn(bs, d)
+
+            def decoder_step() -> None:
+                target = frames_to_target(pixels, decoder.out_size)
+                loss = reconstruction_loss(decoder(z), target, float(views["foreground"]))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+            out["views_decoder_step_s"] = median_seconds(decoder_step, calls)
+        torch.set_num_threads(1)
+        probe = torch.nn.Sequential(
+            torch.nn.Linear(d, MLP_PROBE_WIDTH), torch.nn.GELU(),
+            torch.nn.Linear(MLP_PROBE_WIDTH, MLP_PROBE_WIDTH), torch.nn.GELU(),
+            torch.nn.Linear(MLP_PROBE_WIDTH, probe_targets))
+        popt = torch.optim.Adam(probe.parameters(), 1e-3)
+        x, y = torch.randn(MLP_PROBE_BATCH, d), torch.randn(MLP_PROBE_BATCH, probe_targets)
+
+        def probe_step() -> None:
+            loss = ((probe(x) - y) ** 2).mean()
+            popt.zero_grad()
+            loss.backward()
+            popt.step()
+
+        out["probe_step_s"] = median_seconds(probe_step, calls * 5)
+    finally:
+        torch.set_num_threads(before)
+    return out
+
+
 def hdf5_read_floor(resolution: int, n_frames: int = 4096, batch: int = 512) -> dict[str, float]:
     """Seconds per frame read from a LeWM-layout file written by this project (its chunking
     and compression), in sequential batches of ``batch`` as the cache and the trainers read."""
@@ -230,6 +283,8 @@ def measure_floors(config: dict[str, Any], *, wm_threads: int, state_dim: int,
             config["policy"], wm_cfg, int(wm_cfg["model"]["latent_dim"]), state_dim)),
         ("CEM plan", lambda: cem_plan_floor(wm_cfg, config.get("planner"))),
         ("HDF5 read", lambda: hdf5_read_floor(int(config["data"]["resolution"]))),
+        ("report fits", lambda: report_floors(wm_cfg, config.get("views"),
+                                              int(config["data"]["resolution"]), wm_threads)),
     ):
         t = time.perf_counter()
         result = fn()

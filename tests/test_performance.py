@@ -61,7 +61,17 @@ def test_floors_are_start_up_plus_work_over_workers(tmp_path):
     cem = m.floor("eval_cem_commit5_h25").seconds
     assert cem == pytest.approx(2.0 + 20 * 0.1 + 500 * 6e-4 + 100 * 6e-4 + 8 * 0.1)
     assert m.floor("eval_noop_h25").seconds == pytest.approx(2.0 + 800 * 1e-4)
-    assert m.floor("world_model_views").seconds is None
+    assert m.floor("world_model_views").seconds is None  # no decoder-step floor measured
+    m = FloorModel({**FLOORS, "views_decoder_step_s": 0.02, "probe_step_s": 0.001},
+                   {**SETTINGS, "views_steps": 100, "probe_steps": 1000, "latency": {
+                       "warmup": 1, "calls": 10, "plan_warmup": 1, "plan_calls": 2,
+                       "policies": 2, "planner_steps_per_decision": [25]}}, tmp_path)
+    assert m.floor("world_model_views").seconds == pytest.approx(2.0 + 100 * 0.02 + 0.1)
+    assert m.floor("world_model_health").seconds == pytest.approx(2.0 + 1000 * 0.001)
+    frame = 5e-4 + 6e-4
+    policies = 2 * (11 * (2e-4 + frame) + 10 * (frame + 1e-4))
+    planner = 2 * 3 * 0.1 + 2 * (0.1 + 25 * 5e-4 + 5 * 6e-4)
+    assert m.floor("latency").seconds == pytest.approx(2.0 + policies + planner)
 
 
 def _job(rule, start, end, inputs=(), outputs=()):

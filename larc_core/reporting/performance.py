@@ -110,7 +110,33 @@ class FloorModel:
         m = _EVAL.match(job)
         if m and m["method"] in METHODS:
             return self._eval_floor(m["method"], m["seed"], m["offset"])
-        return Floor(None, "report rule: not floored")
+        if job == "world_model_views" and "views_decoder_step_s" in f:
+            steps = int(s["views_steps"])
+            work = steps * f["views_decoder_step_s"] + frames * f["hdf5_read_frame_s"]
+            return Floor(start + work, f"read {frames:,} frames + {steps:,} decoder steps")
+        if job == "world_model_health" and "probe_step_s" in f:
+            steps = int(s["probe_steps"])
+            return Floor(start + steps * f["probe_step_s"], f"{steps:,} MLP-probe steps")
+        if job == "latency" and "latency" in s:
+            return self._latency_floor(s["latency"])
+        return Floor(None, "not floored")
+
+    def _latency_floor(self, lat: dict[str, Any]) -> Floor:
+        """Rule latency: per policy, the timed decisions and control steps (warm-up included)
+        and the closed-loop periods; per planner row, its timed plans twice and its periods."""
+        f = self.f
+        frame = f["render_s"] + f["encode_frame_s"]
+        calls = int(lat["warmup"]) + int(lat["calls"])
+        work = lat["policies"] * (calls * (2 * f["policy_forward_s"] + frame)
+                                  + int(lat["calls"]) * (frame + f["policy_forward_s"]))
+        plans = int(lat["plan_warmup"]) + int(lat["plan_calls"])
+        for steps in lat["planner_steps_per_decision"]:
+            period = f["cem_plan_s"] + steps * f["render_s"] + max(1, steps // int(
+                self.s["frameskip"])) * f["encode_frame_s"]
+            work += 2 * plans * f["cem_plan_s"] + int(lat["plan_calls"]) * period
+        return Floor(f["process_start_s"] + work,
+                     f"{lat['policies']} policies x {calls:,} calls, "
+                     f"{len(lat['planner_steps_per_decision'])} planners x {plans} plans")
 
     def _eval_floor(self, method: str, seed: str | None, offset: str) -> Floor:
         f, s = self.f, self.s

@@ -47,6 +47,9 @@ RIDGE_LAMBDA = 1e-3
 POSITIONAL_R2_TARGET = 0.9
 #: Optimisation steps of the MLP probe.
 MLP_PROBE_STEPS = 12000
+#: Hidden width (two layers) and batch of the MLP probe.
+MLP_PROBE_WIDTH = 256
+MLP_PROBE_BATCH = 512
 #: R^2 each probe target must reach (ridge or MLP) for the latents to carry the state the
 #: success test reads (issue 14): the block pose, its angle, the agent.
 PROBE_R2_TARGETS = {"block_x": 0.95, "block_y": 0.95, "sin_theta": 0.90, "cos_theta": 0.90,
@@ -207,12 +210,13 @@ def mlp_probe_r2(x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarra
     yt = (yt - yt[tr].mean(0)) / (yt[tr].std(0) + 1e-12)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
+        w = MLP_PROBE_WIDTH
         net = torch.nn.Sequential(
-            torch.nn.Linear(xt.shape[1], 256), torch.nn.GELU(), torch.nn.Linear(256, 256),
-            torch.nn.GELU(), torch.nn.Linear(256, yt.shape[1]))
+            torch.nn.Linear(xt.shape[1], w), torch.nn.GELU(), torch.nn.Linear(w, w),
+            torch.nn.GELU(), torch.nn.Linear(w, yt.shape[1]))
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     for _ in range(steps):
-        i = tr[torch.randint(len(tr), (512,), generator=gen)]
+        i = tr[torch.randint(len(tr), (MLP_PROBE_BATCH,), generator=gen)]
         loss = ((net(xt[i]) - yt[i]) ** 2).mean()
         opt.zero_grad()
         loss.backward()

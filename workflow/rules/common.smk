@@ -10,6 +10,7 @@ from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts,
 from larc_core.config import check_config
 from larc_core.methods import METHODS
 from larc_core.planning import planner_settings
+from larc_core.world_model.health import MLP_PROBE_STEPS
 
 
 # The cores this machine gives the run (its CPU affinity, not the host's count). `--cores N` is
@@ -220,6 +221,18 @@ def performance_settings():
         "eval_latency": int(config["eval"]["latency_warmup"]) + int(config["eval"]["latency_calls"]),
         "planner_latency": int(planner.get("latency_warmup", 1)) + int(planner.get("latency_calls", 5)),
         "state_ceiling_stages": list(config["state_ceiling"]["stages"]) if RUN_STATE_CEILING else [],
+        "views_steps": int(config["views"]["steps"]),
+        "probe_steps": MLP_PROBE_STEPS,
+        "latency": {
+            # rule latency's counts (stages.latency's defaults where the config has none)
+            **{k: int((config.get("latency") or {}).get(k, d)) for k, d in
+               (("warmup", 50), ("calls", 1000), ("plan_warmup", 2), ("plan_calls", 20))},
+            "policies": len(TRAINED_METHODS),
+            "planner_steps_per_decision": [
+                int(PLANNER_SETTINGS[m]["receding"]) * int(config["world_model"]["model"]["frameskip"])
+                for m in PLANNER_METHODS
+            ],
+        },
     }
 
 
