@@ -308,7 +308,7 @@ def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
     log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))
 
 
-def latency_specs(
+def controller_specs(
     config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
     pairs: str | None = None, checkpoint_dirs: dict[str, str] | None = None,
     deciding_only: bool = True,
@@ -360,7 +360,7 @@ def latency(
     lat = config.get("latency") or {}
     e = config["eval"]
     pairs = pairs or paths.PAIRS.format(offset=e["offsets"][0])
-    specs = latency_specs(config, demos, world_model, pairs, checkpoint_dirs)
+    specs = controller_specs(config, demos, world_model, pairs, checkpoint_dirs)
     bench = benchmark_methods(
         specs, demos, pairs, warmup=lat.get("warmup", 50), calls=lat.get("calls", 1000),
         plan_warmup=lat.get("plan_warmup", 2), plan_calls=lat.get("plan_calls", 20),
@@ -378,7 +378,7 @@ def rollout_videos(
     """A success and a failure of every evaluated method, re-run and recorded as a GIF each."""
     from larc_core.reporting.rollout_videos import write_rollout_videos
 
-    specs = latency_specs(config, demos, world_model, pairs, checkpoint_dirs,
+    specs = controller_specs(config, demos, world_model, pairs, checkpoint_dirs,
                           deciding_only=False)
     doc = write_rollout_videos(specs, eval_files, pairs, demos, gifs, out_json)
     log.info("wrote %d rollout videos (%s)", len(gifs), out_json)
