@@ -22,7 +22,8 @@ rule machine_floors:
     output:
         json=paths.MACHINE_FLOORS,
     params:
-        config={k: config[k] for k in ("data", "world_model", "policy", "planner") if k in config},
+        config={k: config[k] for k in ("data", "world_model", "policy", "planner", "views")
+                if k in config},
         world_model_threads=MULTI_THREADS,
     # First, and alone: every core held, so nothing runs beside the timings.
     priority: 100
