@@ -287,6 +287,8 @@ FLOOR_LABELS = {
     "policy_forward_s": "policy forward at batch 1",
     "cem_plan_s": "one CEM plan (config planner setting, 1 thread)",
     "hdf5_read_frame_s": "HDF5 read, per frame",
+    "views_decoder_step_s": "inspection-decoder step (world_model_views, rule threads)",
+    "probe_step_s": "MLP-probe step (world_model_health, 1 thread)",
 }
 
 
