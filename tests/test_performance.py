@@ -17,6 +17,7 @@ from larc_core.loadmon import alive, sample
 from larc_core.reporting.performance import (
     FloorModel,
     critical_path,
+    job_name_of_log,
     load_samples,
     snakemake_jobs,
 )
@@ -105,6 +106,10 @@ def test_snakemake_job_records_group_outputs_by_job(tmp_path):
     (tmp_path / "not-base64!").write_text("{}")
     jobs = snakemake_jobs(tmp_path)
     assert len(jobs) == 1 and sorted(jobs[0]["outputs"]) == ["a.txt", "b.txt"]
+    # Benchmark names follow the rule logs.
+    assert job_name_of_log("logs/eval/larc_chunk_seed0_h25.log") == "eval_larc_chunk_seed0_h25"
+    assert job_name_of_log("logs/train_chunk/seed1.log") == "train_chunk_seed1"
+    assert job_name_of_log("logs/collect_demos.log") == "collect_demos"
 
 
 def test_load_samples_keep_the_run_window(tmp_path):

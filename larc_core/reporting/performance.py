@@ -195,9 +195,17 @@ def snakemake_jobs(metadata_dir: str | Path) -> list[dict[str, Any]]:
             continue
         job = jobs.setdefault((rec.get("job_hash"), float(start)), {
             "rule": rec.get("rule"), "start": float(start), "end": float(end),
-            "inputs": list(rec.get("input") or []), "outputs": []})
+            "inputs": list(rec.get("input") or []), "logs": list(rec.get("log") or []),
+            "outputs": []})
         job["outputs"].append(output)
     return sorted(jobs.values(), key=lambda j: j["end"])
+
+
+def job_name_of_log(log: str) -> str:
+    """The benchmark name of the job that writes rule log ``log``: ``logs/eval/x.log`` ->
+    ``eval_x`` (the workflow names each heavy job's log and benchmark file alike)."""
+    rel = log.removeprefix("logs/").removesuffix(".log")
+    return rel.replace("/", "_")
 
 
 def critical_path(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -240,14 +248,21 @@ def performance(benchmarks: list[str | Path], floors_json: str | Path, settings:
     floors_doc = _read_json(floors_json)
     model = FloorModel(floors_doc["floors_s"], settings, eval_dir)
     df = load_runtimes(benchmarks)
+    records = snakemake_jobs(metadata_dir) if metadata_dir is not None and \
+        Path(metadata_dir).is_dir() else []
+    # A job's start and end from Snakemake's records (its benchmark file is named like its log:
+    # logs/eval/x.log <-> eval_x.tsv); a benchmark file's time stamp is the fallback only, as a
+    # checkout, a stash or a DVC restore rewrites it.
+    times = {job_name_of_log(log): (j["start"], j["end"]) for j in records for log in j["logs"]}
     rows = []
     for r in df.itertuples():
         fl = model.floor(str(r.job))
+        start, end = times.get(str(r.job), (float(r.end_time - r.wall_s), float(r.end_time)))
         rows.append({
             "job": r.job, "wall_s": float(r.wall_s), "cpu_s": float(r.cpu_s),
             "floor_s": fl.seconds, "work": fl.work,
             "ratio": None if fl.seconds is None else float(r.wall_s) / fl.seconds,
-            "start": float(r.end_time - r.wall_s), "end": float(r.end_time),
+            "start": start, "end": end,
         })
     t0 = min(r["start"] for r in rows)
     t1 = max(r["end"] for r in rows)
@@ -269,8 +284,7 @@ def performance(benchmarks: list[str | Path], floors_json: str | Path, settings:
         "elapsed_s": t1 - t0,
         "cpu_s": float(sum(r["cpu_s"] for r in rows if math.isfinite(r["cpu_s"]))),
         "critical_path": critical_path(
-            [j for j in snakemake_jobs(metadata_dir) if j["end"] >= t0 - CHAIN_SLACK_S]
-        ) if metadata_dir is not None and Path(metadata_dir).is_dir() else [],
+            [j for j in records if j["end"] >= t0 - CHAIN_SLACK_S]),
         "load": load,
         "worst_ratio": max((r["ratio"] for r in floored), default=None),
         "within_target": all(r["ratio"] <= RATIO_TARGET for r in floored),
