@@ -56,7 +56,7 @@ PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANN
 GPU = 0 if config["device"] == "cpu" else 1
 
 
-# Evaluation jobs run their episodes in one process: the run has many of them (45 by default),
+# Evaluation jobs run their episodes in one process: the run has many of them (48 by default),
 # so parallel jobs fill the cores, and spawned episode workers would only add their start-up
 # (measured: 2 workers per job used 1.24 of the 2 cores they held, 10.5 CPU s per job).
 # `larc eval --workers N` still spreads one evaluation over N processes.
