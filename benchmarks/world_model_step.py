@@ -17,40 +17,21 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import time
 from pathlib import Path
 
 import torch
 import yaml
 
-from larc_core.world_model import WorldModel, WorldModelConfig, WorldModelTrainConfig
+from larc_core.floors import world_model_step_seconds
+from larc_core.world_model import WorldModelConfig, WorldModelTrainConfig
 
 
 def bare_step_seconds(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainConfig,
                       steps: int, warmup: int, threads: int) -> float:
-    """Median seconds of one optimisation step on a fixed in-memory batch."""
+    """Median seconds of one optimisation step on a fixed in-memory batch (the floor rule
+    machine_floors measures too: :func:`larc_core.floors.world_model_step_seconds`)."""
     torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = WorldModel(model_cfg).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
-                            weight_decay=train_cfg.weight_decay)
-    t = train_cfg.frames_per_window(model_cfg)
-    s = model_cfg.image_size
-    frames = torch.randint(0, 256, (train_cfg.batch_size, t, s, s, 3), dtype=torch.uint8)
-    actions = torch.randn(train_cfg.batch_size, t, model_cfg.action_block_dim)
-    times = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        losses = model.loss(frames, actions, train_cfg.sigreg_weight,
-                            train_cfg.sigreg_directions, torch.Generator().manual_seed(i),
-                            train_cfg.recon_weight, train_cfg.recon_foreground)
-        opt.zero_grad(set_to_none=True)
-        losses["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
-        opt.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+    return world_model_step_seconds(model_cfg, train_cfg, steps, warmup)
 
 
 def rule_step_seconds(benchmark: Path, steps: int) -> tuple[float, float]:

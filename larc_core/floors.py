@@ -61,6 +61,34 @@ def env_floors(resolution: int, calls: int = 300) -> dict[str, float]:
     return {"env_step_s": step, "render_s": render}
 
 
+def world_model_step_seconds(model_cfg: Any, train_cfg: Any, steps: int, warmup: int = 2,
+                             model: Any = None) -> float:
+    """Median seconds of one world-model optimisation step (forward + backward + AdamW, the
+    configured SIGReg and reconstruction terms) on an in-memory batch of the configured size,
+    with the current torch threads: the floor of rule train_world_model."""
+    from larc_core.world_model import WorldModel
+
+    torch.manual_seed(0)
+    model = (model or WorldModel(model_cfg)).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
+                            weight_decay=train_cfg.weight_decay)
+    t, s = train_cfg.frames_per_window(model_cfg), model_cfg.image_size
+    frames = torch.randint(0, 256, (train_cfg.batch_size, t, s, s, 3), dtype=torch.uint8)
+    actions = torch.randn(train_cfg.batch_size, t, model_cfg.action_block_dim)
+    gen = torch.Generator().manual_seed(0)
+
+    def train_step() -> None:
+        losses = model.loss(frames, actions, train_cfg.sigreg_weight,
+                            train_cfg.sigreg_directions, gen, train_cfg.recon_weight,
+                            train_cfg.recon_foreground)
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+        opt.step()
+
+    return median_seconds(train_step, steps, warmup)
+
+
 def world_model_floors(wm_cfg: dict[str, Any], cache_batch: int, threads: int,
                        steps: int = 12) -> dict[str, float]:
     """Seconds of one world-model training step (``threads`` threads, the configured batch),
@@ -73,26 +101,10 @@ def world_model_floors(wm_cfg: dict[str, Any], cache_batch: int, threads: int,
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(threads)
-        torch.manual_seed(0)
-        model = WorldModel(model_cfg).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
-                                weight_decay=train_cfg.weight_decay)
-        t, s = train_cfg.frames_per_window(model_cfg), model_cfg.image_size
-        frames = torch.randint(0, 256, (train_cfg.batch_size, t, s, s, 3), dtype=torch.uint8)
-        actions = torch.randn(train_cfg.batch_size, t, model_cfg.action_block_dim)
-        gen = torch.Generator().manual_seed(0)
-
-        def train_step() -> None:
-            losses = model.loss(frames, actions, train_cfg.sigreg_weight,
-                                train_cfg.sigreg_directions, gen, train_cfg.recon_weight,
-                                train_cfg.recon_foreground)
-            opt.zero_grad(set_to_none=True)
-            losses["total"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
-            opt.step()
-
-        step = median_seconds(train_step, steps)
+        model = WorldModel(model_cfg)
+        step = world_model_step_seconds(model_cfg, train_cfg, steps, model=model)
         model.eval()
+        s = model_cfg.image_size
         batch = torch.randint(0, 256, (cache_batch, s, s, 3), dtype=torch.uint8)
         with torch.no_grad():
             per_frame_batched = median_seconds(lambda: model.encode(batch), 5) / cache_batch
