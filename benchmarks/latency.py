@@ -33,8 +33,9 @@ import torch
 from larc_core import paths
 from larc_core.config import load_config
 from larc_core.envs import PushTEnv
+from larc_core.evaluation.build import ControllerSpec
 from larc_core.evaluation.latency import benchmark_methods, benchmark_specs, load_state
-from larc_core.evaluation.run import ControllerSpec, evaluate
+from larc_core.evaluation.run import evaluate
 from larc_core.io import sha256_file
 from larc_core.methods import get_method
 from larc_core.planning import planner_settings

@@ -53,8 +53,6 @@ ARTIFACTS: dict[str, Artifact] = {
     )
 }
 
-BUILT_WORLD_MODEL = "checkpoints/world_model/world_model.pt"
-"""Where the workflow writes the world model it trains itself."""
 IMPORTED_WORLD_MODEL = "checkpoints/world_model/lewm_import.pt"
 """Where the ``import_world_model`` rule writes a linked LeWM checkpoint in the LARC format
 (weights + config + action statistics): the world model of every later stage."""

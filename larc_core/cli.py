@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from larc_core import paths
+from larc_core.methods import METHODS, STAGES
 
 DEFAULT_CONFIG = "config/config.yaml"
 
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--source", required=True, help="the linked LeWM checkpoint")
     sp.add_argument("--demos", default=paths.DEMOS, help="data whose actions set the z-scoring")
     sp.add_argument("--out", default=None)
-    sp = add("collect-demos", "Record scripted random-pusher demonstrations to HDF5.")
+    sp = add("collect-demos", "Record demonstrations (data.demonstrator: the state expert by default) to HDF5.")
     sp.add_argument("--out", default=paths.DEMOS)
     sp = add("train-world-model", "Train the LeWM-style JEPA world model.")
     sp.add_argument("--demos", default=paths.DEMOS)
@@ -49,28 +50,26 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--world-model", default=None)
     sp.add_argument("--out", default=paths.LATENTS)
-    for stage, help_ in (
-        ("idm", "Train LARC-IDM (one action from (z_t, z_goal))."),
-        ("chunk", "Train LARC-Chunk (an action chunk from (z_t, z_goal))."),
-        ("wm-ft", "Fine-tune LARC-Chunk with world-model rollout consistency."),
-        ("gc-idm", "Train GC-IDM (one action from (z_t, z_goal, steps left to the goal))."),
-    ):
-        sp = add(f"train-{stage}", help_)
+    for stage in STAGES.values():  # one subcommand per registered training stage
+        sp = add(stage.command, f"Train {stage.description}")
+        sp.set_defaults(stage=stage.name)
         sp.add_argument("--demos", default=paths.DEMOS)
         sp.add_argument("--latents", default=paths.LATENTS)
         sp.add_argument("--world-model", default=None)
-        sp.add_argument("--out-dir", default=None)
+        sp.add_argument("--out-dir", default=None,
+                        help=f"checkpoint folder (default: {stage.checkpoints}/seed<seed>)")
         sp.add_argument("--seed", type=int, default=None,
                         help="training seed (default: the first of the config's seeds)")
-        if stage == "wm-ft":
+        if stage.init_from:
             sp.add_argument("--init-dir", default=None,
-                            help="Chunk checkpoint folder (default: the same seed's)")
+                            help=f"{stage.init_from} checkpoint folder it starts from "
+                                 "(default: the same seed's)")
     sp = add("world-model-health", "Report held-out prediction/rollout error and probe R^2.")
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--world-model", default=None)
     sp.add_argument("--latents", default=paths.LATENTS)
     sp = add("training-curves", "Plot the loss components of one training log.")
-    sp.add_argument("--name", required=True, choices=["world_model", "idm", "chunk", "wm_ft", "gc_idm"])
+    sp.add_argument("--name", required=True, choices=["world_model", *STAGES])
     sp.add_argument("--train-log", required=True, nargs="+", help="one log per seed")
     sp.add_argument("--out", default=None)
     sp = add("runtime", "Gather Snakemake benchmark files into results/runtime.md.")
@@ -81,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--out", default=None)
     sp = add("eval", "Evaluate one method at one goal offset in the PushT simulator.")
-    sp.add_argument("--method", required=True)
+    sp.add_argument("--method", required=True, choices=list(METHODS),
+                    help="a registered method (larc_core/methods.py)")
     sp.add_argument("--offset", type=int, required=True)
     sp.add_argument("--demos", default=paths.DEMOS)
     sp.add_argument("--world-model", default=None)
@@ -99,12 +99,15 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=paths.TABLE)
     sp = add("figures", "Draw results/figures/success_vs_offset.png from the eval files.")
     sp.add_argument("--out", default=paths.FIGURE)
+    sp = add("dvc-yaml", "Write dvc.yaml from the method registry (one DVC stage per trained "
+                         "stage; cmd targets use the config's seeds).")
+    sp.add_argument("--out", default="dvc.yaml", help="file to write (default: %(default)s)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from larc_core import stages
+    from larc_core import settings, stages
     from larc_core.config import ConfigError, load_config
     from larc_core.io import ArtifactError
     from larc_core.logs import setup_logging
@@ -114,44 +117,58 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         wm = getattr(args, "world_model", None) or _world_model_default()
         cmd, t = args.command, args.threads
+        first_seed = int(config["seeds"][0])
         if cmd == "validate-config":
             print(f"{args.config}: valid")
         elif cmd == "link-artifacts":
-            stages.link_artifacts(config, args.manifest)
+            stages.link_artifacts(settings.link_artifacts(config), args.manifest)
         elif cmd == "collect-demos":
-            stages.collect_demos(config, args.out, threads=t)
+            stages.collect_demos(settings.collect_demos(config), args.out, threads=t)
         elif cmd == "train-world-model":
-            stages.train_world_model(config, args.demos, args.out, threads=t)
+            stages.train_world_model(settings.train_world_model(config), args.demos, args.out,
+                                     threads=t)
         elif cmd == "cache-latents":
-            stages.cache_latents(config, args.demos, wm, args.out, threads=t)
+            stages.cache_latents(settings.cache_latents(config), args.demos, wm, args.out,
+                                 threads=t)
         elif cmd == "import-world-model":
-            stages.import_world_model(config, args.source, args.demos, args.out)
-        elif cmd in ("train-idm", "train-chunk", "train-wm-ft", "train-gc-idm"):
-            stage = cmd.removeprefix("train-").replace("-", "_")
+            stages.import_world_model(settings.import_world_model(config), args.source,
+                                      args.demos, args.out)
+        elif getattr(args, "stage", None):
             stages.train_policy(
-                config, stage, args.demos, args.latents, wm, args.out_dir,
-                init_dir=getattr(args, "init_dir", None), seed=args.seed, threads=t,
+                settings.train_policy(config, args.stage),
+                first_seed if args.seed is None else args.seed, args.demos, args.latents, wm,
+                args.out_dir, init_dir=getattr(args, "init_dir", None), threads=t,
             )
         elif cmd == "world-model-health":
-            stages.world_model_health(config, args.demos, wm, args.latents)
+            stages.world_model_health(settings.world_model_health(config), args.demos, wm,
+                                      args.latents)
         elif cmd == "training-curves":
             out = args.out or paths.TRAIN_CURVES.format(name=args.name)
             stages.training_curves(args.name, args.train_log, out)
         elif cmd == "runtime":
             stages.runtime(args.benchmarks, args.out)
         elif cmd == "eval-pairs":
-            stages.eval_pairs(config, args.offset, args.demos, args.out)
+            stages.eval_pairs(settings.eval_pairs(config), args.offset, args.demos, args.out)
         elif cmd == "eval":
             stages.evaluate(
-                config, args.method, args.offset, args.demos, wm, args.checkpoint_dir,
-                args.pairs, args.out, seed=args.seed, threads=t,
+                settings.evaluate(config, args.method), args.offset, args.demos, wm,
+                args.checkpoint_dir, args.pairs, args.out,
+                seed=first_seed if args.seed is None else args.seed, threads=t,
             )
         elif cmd == "latency":
-            stages.latency(config, args.demos, wm, args.pairs, out_md=args.out)
+            stages.latency(settings.latency(config), stages.default_eval_files(config),
+                           args.demos, wm, args.pairs, out_md=args.out)
         elif cmd == "table":
-            stages.table(config, out_md=args.out, out_csv=str(Path(args.out).with_suffix(".csv")))
+            stages.table(stages.default_eval_files(config), out_md=args.out,
+                         out_csv=str(Path(args.out).with_suffix(".csv")))
         elif cmd == "figures":
-            stages.figures(config, out=args.out)
+            stages.figures(stages.default_eval_files(config), out=args.out)
+        elif cmd == "dvc-yaml":
+            from larc_core.dvc_stages import dvc_yaml
+            from larc_core.io import atomic_write_text
+
+            atomic_write_text(args.out, dvc_yaml(config["seeds"]))
+            print(f"wrote {args.out}")
     except (ConfigError, ArtifactError) as exc:
         print(f"larc {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -43,15 +43,34 @@ def _schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
+def _defaults_validator():
+    """A schema validator that also fills every absent key that has a schema ``default`` (as
+    Snakemake's ``validate`` does), so the CLI and the workflow read the same values."""
+    import copy
+
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in props.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": properties})
+
+
 def validate_config(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
-    """Validate ``config`` against the schema, then the cross-field rules.
+    """Validate ``config`` against the schema (filling its defaults in place), then the
+    cross-field rules.
 
     Raises:
         ConfigError: naming the offending key path, its value and what was expected.
     """
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(_schema())
+    validator = _defaults_validator()(_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = []
@@ -63,9 +82,42 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     return config
 
 
+def _registry_problems(config: dict[str, Any]) -> list[str]:
+    """``eval.methods`` and the ``policy.<stage>`` blocks checked against the method registry
+    (larc_core/methods.py) and each backbone's config dataclass."""
+    from larc_core.methods import METHODS, STAGES
+
+    problems = [
+        f"eval.methods: unknown method {key!r}; registered: {sorted(METHODS)}"
+        for key in config["eval"]["methods"] if key not in METHODS
+    ]
+    blocks = {s.backbone_block: s for s in STAGES.values() if s.backbone_block}
+    # Keys of ``policy:`` that are not a backbone block: the hindsight range and the stages'
+    # optimisation blocks.
+    settings = ["goal_offset_min", "goal_offset_max", *sorted({s.train_block for s in STAGES.values()})]
+    for key, block in config["policy"].items():
+        if key in settings:
+            continue
+        if key not in blocks:
+            problems.append(
+                f"policy.{key}: no registered training stage has this backbone block; known: "
+                f"{sorted(blocks)} (and {', '.join(settings)})"
+            )
+            continue
+        from larc_core.policies import policy_class
+
+        fields = set(policy_class(blocks[key].backbone).config_class.__dataclass_fields__)
+        # latent_dim and action_dim come from the world model and the data, not the config.
+        allowed = fields - {"latent_dim", "action_dim"}
+        unknown = sorted(set(block) - allowed)
+        if unknown:
+            problems.append(f"policy.{key}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+    return problems
+
+
 def check_config(config: dict[str, Any], source: str = "config") -> None:
     """Cross-field checks that a JSON schema cannot express."""
-    problems: list[str] = []
+    problems: list[str] = _registry_problems(config)
     data, wm, pol, ev = config["data"], config["world_model"], config["policy"], config["eval"]
     if data["min_len"] > data["max_len"]:
         problems.append(

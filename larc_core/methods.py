@@ -1,10 +1,78 @@
-"""The evaluated methods: which backbone each uses, where its checkpoint lives, its table label."""
+"""The registry of every evaluated method and every trained policy stage.
+
+One entry of :data:`METHODS` defines a results-table row; a trained row carries its
+:class:`Stage`, and everything else is derived from these entries: the Snakemake training rules
+(``train_<stage>``, one loop in ``workflow/rules/policies.smk``), the evaluation rule each row
+runs under, the ``larc`` subcommands (``train-<stage>``) and ``--method`` choices, the config
+check of ``eval.methods`` and ``policy.<stage>``, the runtime report's rule names, the training
+curve titles and the DVC stages (``larc dvc-yaml``).
+
+Adding a policy type (LeRobot style): a folder ``larc_core/policies/<backbone>/`` whose
+``__init__`` exports ``POLICY`` (a :class:`~larc_core.policies.base.LatentPolicy` subclass with
+a ``config_class``), plus one :class:`Method` line below. ``tests/test_registry.py`` proves it
+by adding a toy one. This module is plain data: it imports nothing from the package, so every
+module can read it without an import cycle.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from larc_core import paths
+POLICY, PLANNER, REFERENCE = "policy", "planner", "reference"
+"""Method kinds: a policy trained per seed; a planner on the frozen world model (no training,
+evaluated once per offset); a reference (sanity) row that needs no model."""
+
+EVAL_RULES = {POLICY: "eval", PLANNER: "eval_planner", REFERENCE: "eval_reference"}
+"""Snakemake rule that evaluates each kind of method."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One trained policy stage: rule ``train_<name>``, subcommand ``larc train-<name>``, one
+    checkpoint folder ``<checkpoints>/seed<s>/`` per training seed holding
+    ``shared_policy_backbone.pt``, ``action_stats.pt`` and ``train_log.jsonl``."""
+
+    name: str
+    """Identifier of the stage (rule and state-folder names, ``policy.<name>`` config block)."""
+    checkpoints: str
+    """Checkpoint root, relative to the workflow root (the published LARC layout)."""
+    description: str
+    """One line: what it trains (rule docstring, CLI help)."""
+    backbone: str = ""
+    """Policy folder under ``larc_core/policies/`` (default: ``name``)."""
+    init_from: str | None = None
+    """Stage whose checkpoint (same seed) this one fine-tunes; its backbone settings are that
+    checkpoint's, so it has no ``policy.<name>`` backbone block."""
+    rollout_consistency: bool = False
+    """Add the rollout-consistency loss: the predicted chunk, rolled through the frozen
+    predictor, must land on the recorded future latent (WM-FT)."""
+    train_block: str = "train"
+    """Config block under ``policy:`` with its optimisation settings."""
+    priority: int = 0
+    """Snakemake priority (the Chunk -> WM-FT chain is the run's critical path)."""
+
+    def __post_init__(self) -> None:
+        if not self.backbone:
+            object.__setattr__(self, "backbone", self.name)
+
+    @property
+    def rule(self) -> str:
+        """Snakemake rule that trains it."""
+        return f"train_{self.name}"
+
+    @property
+    def command(self) -> str:
+        """``larc`` subcommand that trains it."""
+        return "train-" + self.name.replace("_", "-")
+
+    @property
+    def backbone_block(self) -> str | None:
+        """Config block under ``policy:`` with its backbone settings (None: inherited)."""
+        return None if self.init_from else self.name
+
+    def checkpoint_dir(self, seed: int | str) -> str:
+        """Checkpoint folder of the policy trained with ``seed``."""
+        return f"{self.checkpoints}/seed{seed}"
 
 
 @dataclass(frozen=True)
@@ -15,52 +83,117 @@ class Method:
     """Identifier used in file names and config (``eval.methods``)."""
     label: str
     """Name printed in the table and figures."""
-    backbone: str | None
-    """Policy registry name; None for the sanity rows, which need no model."""
-    stage: str | None
-    """Training stage whose checkpoints it evaluates (``larc_core.paths.POLICY_DIRS`` key)."""
+    kind: str
+    """``POLICY``, ``PLANNER`` or ``REFERENCE``."""
+    stage: Stage | None = None
+    """The training stage whose checkpoints it evaluates (trained policies only)."""
     planner: str | None = None
-    """Planner on the frozen world model (``"cem"``); None for policies and sanity rows. Its
-    settings are config ``planner:``, the receding horizon ``planner.receding[<key>]``."""
+    """Planner on the frozen world model (``"cem"``). Its settings are config ``planner:``, the
+    receding horizon ``planner.receding[<key>]``."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVAL_RULES:
+            raise ValueError(f"method {self.key!r}: kind must be one of {sorted(EVAL_RULES)}")
+        if (self.kind == POLICY) != (self.stage is not None):
+            raise ValueError(f"method {self.key!r}: a stage is given exactly for kind {POLICY!r}")
+        if (self.kind == PLANNER) != (self.planner is not None):
+            raise ValueError(f"method {self.key!r}: a planner is given exactly for kind "
+                             f"{PLANNER!r}")
 
     @property
     def learned(self) -> bool:
-        """True for LARC policies; False for the No-op and Replay sanity rows."""
-        return self.backbone is not None
+        """True for trained policies (evaluated once per training seed)."""
+        return self.kind == POLICY
 
     @property
     def planned(self) -> bool:
         """True for planner rows: no training (evaluated once per offset) but the world model."""
-        return self.planner is not None
+        return self.kind == PLANNER
 
-    def checkpoint_dir(self, seed: int) -> str:
+    @property
+    def backbone(self) -> str | None:
+        """Policy folder of its checkpoints; None for planner and reference rows."""
+        return self.stage.backbone if self.stage else None
+
+    @property
+    def eval_rule(self) -> str:
+        """Snakemake rule that evaluates it."""
+        return EVAL_RULES[self.kind]
+
+    def checkpoint_dir(self, seed: int | str) -> str:
         """Folder (relative to the workflow root) of the checkpoint trained with ``seed``."""
         if self.stage is None:
             raise ValueError(f"method {self.key!r} has no trained checkpoint")
-        return paths.policy_dir(self.stage, seed)
+        return self.stage.checkpoint_dir(seed)
 
+
+_CHUNK = Stage("chunk", "checkpoints/larc_chunk_backbone_latent",
+               "LARC-Chunk: an action chunk from (z_t, z_goal).", priority=10)
 
 METHODS: dict[str, Method] = {
     m.key: m
     for m in (
-        Method("larc_idm", "LARC-IDM", "idm", "idm"),
-        Method("larc_chunk", "LARC-Chunk", "chunk", "chunk"),
-        Method("larc_chunk_wm_ft", "LARC-Chunk + WM-FT", "chunk", "wm_ft"),
+        Method("larc_idm", "LARC-IDM", POLICY, Stage(
+            "idm", "checkpoints/larc_idm_backbone_latent",
+            "LARC-IDM: one action from (z_t, z_goal).")),
+        Method("larc_chunk", "LARC-Chunk", POLICY, _CHUNK),
+        Method("larc_chunk_wm_ft", "LARC-Chunk + WM-FT", POLICY, Stage(
+            "wm_ft", "checkpoints/larc_chunk_backbone_wm_ft",
+            "LARC-Chunk + WM-FT: the Chunk policy fine-tuned through the frozen predictor.",
+            backbone="chunk", init_from="chunk", rollout_consistency=True, train_block="wm_ft",
+            priority=10)),
         # Baseline: inverse dynamics also conditioned on the steps left to the goal.
-        Method("gc_idm", "GC-IDM", "gc_idm", "gc_idm"),
+        Method("gc_idm", "GC-IDM", POLICY, Stage(
+            "gc_idm", "checkpoints/gc_idm_backbone_latent",
+            "GC-IDM baseline: one action from (z_t, z_goal) and the steps left to the goal.")),
         # Planner baseline on the same frozen world model (LeWM's CEM), committing 5 blocks
         # per plan (LeWM's default) or re-planning every block.
-        Method("cem_commit5", "CEM (commit 5)", None, None, planner="cem"),
-        Method("cem_replan1", "CEM (re-plan 1)", None, None, planner="cem"),
+        Method("cem_commit5", "CEM (commit 5)", PLANNER, planner="cem"),
+        Method("cem_replan1", "CEM (re-plan 1)", PLANNER, planner="cem"),
         # Sanity rows on the same pairs: a floor (the agent holds still) and the recorded
         # demonstration's PD targets replayed open loop from the start state.
-        Method("noop", "No-op", None, None),
-        Method("replay", "Replay", None, None),
+        Method("noop", "No-op", REFERENCE),
+        Method("replay", "Replay", REFERENCE),
     )
 }
 
+STAGES: dict[str, Stage] = {m.stage.name: m.stage for m in METHODS.values() if m.stage}
+"""Every trained stage, in registry order (keyed by ``Stage.name``)."""
+
+
+def _check_registry() -> None:
+    for stage in STAGES.values():
+        if stage.init_from is not None and stage.init_from not in STAGES:
+            raise ValueError(f"stage {stage.name!r} fine-tunes unknown stage {stage.init_from!r}")
+    folders = [s.checkpoints for s in STAGES.values()]
+    if len(set(folders)) != len(folders):
+        raise ValueError(f"two stages share a checkpoint folder: {folders}")
+
+
+_check_registry()
+
 
 def get_method(key: str) -> Method:
+    """The registered method ``key``, or a KeyError naming the known ones."""
     if key not in METHODS:
         raise KeyError(f"unknown method {key!r}; known: {sorted(METHODS)}")
     return METHODS[key]
+
+
+def get_stage(name: str) -> Stage:
+    """The registered training stage ``name``, or a KeyError naming the known ones."""
+    if name not in STAGES:
+        raise KeyError(f"unknown training stage {name!r}; known: {sorted(STAGES)}")
+    return STAGES[name]
+
+
+def stages_needed(method_keys: list[str]) -> list[str]:
+    """Training stages the evaluation of ``method_keys`` needs: their own and every stage one
+    of them fine-tunes from, in registry order."""
+    needed: set[str] = set()
+    for key in method_keys:
+        stage = get_method(key).stage
+        while stage is not None and stage.name not in needed:
+            needed.add(stage.name)
+            stage = STAGES[stage.init_from] if stage.init_from else None
+    return [s for s in STAGES if s in needed]

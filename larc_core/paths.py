@@ -3,6 +3,8 @@
 The Snakemake rules declare the same paths; the ``larc`` CLI uses these when run by hand.
 """
 
+from larc_core.methods import STAGES, get_stage
+
 DEMOS = "data/pusht_expert_train.h5"
 LATENTS = "data/pusht_frame_latents.pt"
 WORLD_MODEL = "checkpoints/world_model/world_model.pt"
@@ -18,17 +20,13 @@ FIGURE = "results/figures/success_vs_offset.png"
 STATE_ROOT = ".larc_state"
 """Resumable training state: outside every declared output, so Snakemake never deletes it."""
 
-POLICY_DIRS = {
-    "idm": "checkpoints/larc_idm_backbone_latent",
-    "chunk": "checkpoints/larc_chunk_backbone_latent",
-    "wm_ft": "checkpoints/larc_chunk_backbone_wm_ft",
-    "gc_idm": "checkpoints/gc_idm_backbone_latent",
-}
+POLICY_DIRS = {name: stage.checkpoints for name, stage in STAGES.items()}
+"""Checkpoint root of every trained stage (from the registry, ``larc_core.methods``)."""
 
 
 def policy_dir(stage: str, seed: int | str) -> str:
     """Checkpoint folder of one policy stage trained with one seed."""
-    return f"{POLICY_DIRS[stage]}/seed{seed}"
+    return get_stage(stage).checkpoint_dir(seed)
 
 
 def eval_path(method: str, offset: int | str, seed: int | str | None) -> str:

@@ -1,7 +1,8 @@
 """One function per workflow stage, called by the Snakemake scripts and by the ``larc`` CLI.
 
-Each takes the validated config dict plus explicit input/output paths, so a rule and a manual
-``larc <stage>`` run do exactly the same work.
+Each takes the settings it reads (:mod:`larc_core.settings`: a rule's ``params.settings``, or
+the same dict computed by the CLI from its config file) plus explicit input/output paths, so a
+rule and a manual ``larc <stage>`` run do exactly the same work.
 """
 
 from __future__ import annotations
@@ -25,34 +26,35 @@ def _threads(threads: int | None) -> None:
         torch.set_num_threads(max(1, min(int(threads), os.cpu_count() or 1)))
 
 
-def link_artifacts(config: dict, manifest: str = paths.MANIFEST, root: str = ".") -> dict:
+def link_artifacts(settings: dict, manifest: str = paths.MANIFEST, root: str = ".") -> dict:
+    """Check and link the published artifacts of ``settings["dir"]`` (``settings.link_artifacts``)."""
     from larc_core.artifacts import link_artifacts as link
 
-    return link(config["artifacts"].get("dir"), root, manifest, config["world_model"]["model"])
+    return link(settings["dir"], root, manifest, settings["model"])
 
 
-def import_world_model(config: dict, source: str, demos: str = paths.DEMOS,
+def import_world_model(settings: dict, source: str, demos: str = paths.DEMOS,
                        out: str | None = None) -> dict:
     """Convert a linked LeWM checkpoint into the LARC world-model format (weights checked
-    against ``world_model.model``, action statistics fitted on ``demos``)."""
+    against ``settings["model"]``, action statistics fitted on ``demos``)."""
     from larc_core.artifacts import IMPORTED_WORLD_MODEL
     from larc_core.world_model import import_lewm_checkpoint
 
-    meta = import_lewm_checkpoint(source, demos, out or IMPORTED_WORLD_MODEL,
-                                  config["world_model"]["model"])
+    meta = import_lewm_checkpoint(source, demos, out or IMPORTED_WORLD_MODEL, settings["model"])
     log.info("imported world model %s -> %s (action mean %s, std %s)", source,
              out or IMPORTED_WORLD_MODEL, meta.get("action_mean"), meta.get("action_std"))
     return meta
 
 
-def collect_demos(config: dict, out: str = paths.DEMOS, threads: int = 1) -> dict:
+def collect_demos(settings: dict, out: str = paths.DEMOS, threads: int = 1) -> dict:
+    """Record the demonstrations of ``settings`` (the ``data:`` block) to ``out``."""
     from larc_core.data import collect_demos as collect
 
-    d = config["data"]
+    d = settings
     summary = collect(
         out, n_episodes=d["n_episodes"], min_len=d["min_len"], max_len=d["max_len"],
         resolution=d["resolution"], seed=d["seed"], workers=max(1, int(threads)),
-        val_fraction=d["val_fraction"], demonstrator=d.get("demonstrator", "state_expert"),
+        val_fraction=d["val_fraction"], demonstrator=d["demonstrator"],
     )
     log.info("collected demonstrations: %s", summary)
     return summary
@@ -70,8 +72,9 @@ def data_report(demos: str = paths.DEMOS, out_md: str = paths.DATA_MD,
 
 
 def train_world_model(
-    config: dict, demos: str = paths.DEMOS, out: str = paths.WORLD_MODEL, threads: int = 1
+    settings: dict, demos: str = paths.DEMOS, out: str = paths.WORLD_MODEL, threads: int = 1
 ) -> dict:
+    """Train the world model of ``settings`` (``settings.train_world_model``) on ``demos``."""
     from larc_core.world_model import (
         WorldModelConfig,
         WorldModelTrainConfig,
@@ -81,108 +84,94 @@ def train_world_model(
     )
 
     _threads(threads)
-    wm = config["world_model"]
     return train(
-        WorldModelConfig.from_dict(wm["model"]),
-        WorldModelTrainConfig(**wm["train"]),
-        demos, out, Path(paths.STATE_ROOT) / "train_world_model", config["device"], config["seed"],
+        WorldModelConfig.from_dict(settings["model"]),
+        WorldModelTrainConfig(**settings["train"]),
+        demos, out, Path(paths.STATE_ROOT) / "train_world_model", settings["device"],
+        settings["seed"],
     )
 
 
 def cache_latents(
-    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    settings: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
     out: str = paths.LATENTS, threads: int = 1,
 ) -> None:
+    """Encode every frame of ``demos`` once with the frozen world model."""
     from larc_core.world_model import build_latent_cache
 
     _threads(threads)
-    build_latent_cache(
-        demos, world_model, out,
-        batch_size=config["world_model"]["train"].get("cache_batch_size", 256),
-        device=config["device"],
-    )
+    build_latent_cache(demos, world_model, out, batch_size=settings["batch_size"],
+                       device=settings["device"])
 
 
 def train_policy(
-    config: dict, stage: str, demos: str = paths.DEMOS, latents: str = paths.LATENTS,
+    settings: dict, seed: int, demos: str = paths.DEMOS, latents: str = paths.LATENTS,
     world_model: str = paths.WORLD_MODEL, out_dir: str | None = None,
-    init_dir: str | None = None, seed: int | None = None, threads: int = 1,
+    init_dir: str | None = None, threads: int = 1,
 ) -> dict[str, Any]:
-    """Train ``idm``, ``chunk``, ``wm_ft`` or ``gc_idm`` with one seed (WM-FT starts from
-    ``init_dir``).
+    """Train the stage of ``settings`` (``settings.train_policy``) with one seed; a fine-tuning
+    stage starts from ``init_dir`` (default: the same seed's checkpoint of the stage it
+    fine-tunes).
 
-    ``seed`` defaults to the first of ``config["seeds"]``; checkpoints go to
-    ``paths.policy_dir(stage, seed)`` and resumable state to ``.larc_state/train_<stage>/seed<s>``.
+    Checkpoints go to ``out_dir`` (default ``paths.policy_dir(stage, seed)``); the resumable
+    state to ``.larc_state/train_<stage>/seed<s>``.
     """
+    from larc_core.methods import get_stage
     from larc_core.training.policy_train import train_policy as train
 
     _threads(threads)
-    seed = int(config["seeds"][0] if seed is None else seed)
-    p = config["policy"]
-    backbone_cfg = {} if stage == "wm_ft" else dict(p[stage])
-    train_cfg = dict(p["wm_ft"]) if stage == "wm_ft" else dict(p["train"])
-    if stage == "wm_ft":
-        train_cfg.setdefault("batch_size", p["train"]["batch_size"])
+    stage = get_stage(settings["stage"])
+    if stage.init_from:
+        init_dir = init_dir or paths.policy_dir(stage.init_from, seed)
     return train(
-        stage, demo_path=demos, latents_path=latents, world_model_path=world_model,
-        out_dir=out_dir or paths.policy_dir(stage, seed),
-        state_dir=Path(paths.STATE_ROOT) / f"train_{stage}" / f"seed{seed}",
-        policy_cfg=backbone_cfg, train_cfg=train_cfg,
-        goal_offset_min=p["goal_offset_min"], goal_offset_max=p["goal_offset_max"],
-        seed=seed, device=config["device"],
-        init_dir=(init_dir or paths.policy_dir("chunk", seed)) if stage == "wm_ft" else None,
+        stage.name, demo_path=demos, latents_path=latents, world_model_path=world_model,
+        out_dir=out_dir or paths.policy_dir(stage.name, seed),
+        state_dir=Path(paths.STATE_ROOT) / stage.rule / f"seed{seed}",
+        policy_cfg=settings["backbone"], train_cfg=settings["train"],
+        goal_offset_min=settings["goal_offset_min"], goal_offset_max=settings["goal_offset_max"],
+        seed=int(seed), device=settings["device"], init_dir=init_dir if stage.init_from else None,
     )
 
 
-def eval_pairs(config: dict, offset: int, demos: str = paths.DEMOS, out: str | None = None) -> dict:
+def eval_pairs(settings: dict, offset: int, demos: str = paths.DEMOS,
+               out: str | None = None) -> dict:
+    """Draw ``settings["n_episodes"]`` start/goal pairs ``offset`` steps apart."""
     from larc_core.evaluation.pairs import write_pairs
 
-    e = config["eval"]
-    return write_pairs(
-        demos, int(offset), e["n_episodes"], e["seed"], out or paths.PAIRS.format(offset=offset)
-    )
+    return write_pairs(demos, int(offset), settings["n_episodes"], settings["seed"],
+                       out or paths.PAIRS.format(offset=offset))
 
 
 def evaluate(
-    config: dict, method: str, offset: int, demos: str = paths.DEMOS,
+    settings: dict, offset: int, demos: str = paths.DEMOS,
     world_model: str | None = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
     pairs: str | None = None, out: str | None = None, seed: int | None = None,
     threads: int = 1,
 ) -> dict:
-    """Evaluate one method at one offset; trained methods use the checkpoint of ``seed``
-    (default: the first of ``config["seeds"]``), untrained ones ignore it. Planner rows (CEM)
-    use the world model, the ``planner:`` settings and ``eval.seed`` for their candidate draws.
+    """Evaluate the method of ``settings`` (``settings.evaluate``) at one offset; a trained
+    method uses the checkpoint of training seed ``seed`` (required for them, ignored for the
+    others). Planner rows (CEM) use the world model and ``settings["planner"]``.
 
     ``threads`` is the number of worker processes the episodes are spread over; every process
     runs torch with one thread (the records do not depend on ``threads``)."""
     from larc_core.evaluation.run import evaluate as run_eval
     from larc_core.methods import get_method
 
-    e = config["eval"]
+    method = settings["method"]
     m = get_method(method)
-    seed = (int(config["seeds"][0] if seed is None else seed)) if m.learned else None
-    planner, latency_warmup, latency_calls = None, e.get("latency_warmup", 20), \
-        e.get("latency_calls", 200)
-    eval_seed = config["seed"] if seed is None else seed
-    max_pairs = None
-    if m.planned:
-        from larc_core.planning import planner_settings
-
-        p = config.get("planner")
-        planner = planner_settings(p, method)
-        latency_warmup, latency_calls = p.get("latency_warmup", 1), p.get("latency_calls", 5)
-        eval_seed = int(e["seed"])
-        max_pairs = p.get("n_pairs")
+    if m.learned and seed is None:
+        raise ValueError(f"method {method!r} is trained per seed: give the training seed")
+    seed = int(seed) if m.learned else None
     return run_eval(
         method, demo_path=demos,
         world_model_path=world_model if (m.learned or m.planned) else None,
         checkpoint_dir=(checkpoint_dir or m.checkpoint_dir(seed)) if m.learned else None,
         pairs_path=pairs or paths.PAIRS.format(offset=offset),
         out_path=out or paths.eval_path(method, offset, seed),
-        execute_chunk_size=e["execute_chunk_size"], planner=planner,
-        latency_warmup=latency_warmup, latency_calls=latency_calls,
-        device=config["device"], seed=eval_seed, policy_seed=seed,
-        workers=max(1, int(threads or 1)), max_pairs=max_pairs,
+        execute_chunk_size=settings["execute_chunk_size"], planner=settings["planner"],
+        latency_warmup=settings["latency_warmup"], latency_calls=settings["latency_calls"],
+        device=settings["device"], seed=settings["seed"] if seed is None else seed,
+        policy_seed=seed, workers=max(1, int(threads or 1)), max_pairs=settings["max_pairs"],
     )
 
 
@@ -199,27 +188,26 @@ def default_eval_files(config: dict) -> list[str]:
     ]
 
 
-def table(config: dict, eval_files: list[str] | None = None, out_md: str = paths.TABLE,
-          out_csv: str = paths.TABLE_CSV, figure: str | None = paths.FIGURE,
-          latency_json: str | None = None) -> None:
+def table(eval_files: list[str], out_md: str = paths.TABLE, out_csv: str = paths.TABLE_CSV,
+          figure: str | None = paths.FIGURE, latency_json: str | None = None) -> None:
     """The results table; its latency column from ``latency_json`` (rule latency) if given."""
     from larc_core.reporting.table import write_table
 
-    files = eval_files or default_eval_files(config)
-    df = write_table(files, out_md, out_csv, figure, latency_json)
-    log.info("wrote %s and %s from %d eval files (%d rows)", out_md, out_csv, len(files), len(df))
+    df = write_table(eval_files, out_md, out_csv, figure, latency_json)
+    log.info("wrote %s and %s from %d eval files (%d rows)", out_md, out_csv, len(eval_files),
+             len(df))
 
 
-def figures(config: dict, eval_files: list[str] | None = None, out: str = paths.FIGURE) -> None:
+def figures(eval_files: list[str], out: str = paths.FIGURE) -> None:
+    """Success against goal offset, from the evaluation files."""
     from larc_core.reporting.figures import success_vs_offset
 
-    files = eval_files or default_eval_files(config)
-    success_vs_offset(files, out)
-    log.info("wrote %s from %d eval files", out, len(files))
+    success_vs_offset(eval_files, out)
+    log.info("wrote %s from %d eval files", out, len(eval_files))
 
 
 def world_model_health(
-    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    settings: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
     latents: str = paths.LATENTS, out_md: str = paths.WM_HEALTH_MD,
     out_json: str = paths.WM_HEALTH_JSON, out_png: str = paths.WM_HEALTH_FIG, *,
     gap_evals: list[str] | None = None, state_ceiling: str | None = None,
@@ -229,7 +217,7 @@ def world_model_health(
     the LARC evaluations ``gap_evals``) the latent-policy gap, with ``probe_log`` the settings
     tried, with ``views`` the pictures of rule ``world_model_views``."""
     from larc_core.reporting.world_model import gap_section, settings_section, views_section
-    from larc_core.world_model.health import world_model_health as health
+    from larc_core.reporting.world_model import world_model_health as health
 
     sections = []
     if state_ceiling:
@@ -238,33 +226,36 @@ def world_model_health(
         sections.append(views_section(views, out_md))
     if probe_log and Path(probe_log).exists():
         sections.append(settings_section(probe_log))
-    report = health(demos, world_model, latents, out_md, out_json, out_png, seed=config["seed"],
-                    device=config["device"], extra_sections=sections)
+    report = health(demos, world_model, latents, out_md, out_json, out_png, seed=settings["seed"],
+                    device=settings["device"], extra_sections=sections)
     log.info("wrote %s, %s and %s", out_md, out_json, out_png)
     return report
 
 
-def state_ceiling(demos: str, pairs: list[str], out: str, policy: dict, stages: list[str],
-                  seed: int, threads: int = 1) -> dict:
-    """LARC policies trained on the true state, run on the evaluation pairs -> ``out`` (JSON)."""
+def state_ceiling(settings: dict, demos: str, pairs: list[str], out: str,
+                  threads: int = 1) -> dict:
+    """LARC policies trained on the true state (``settings.state_ceiling``), run on the
+    evaluation pairs -> ``out`` (JSON)."""
     from larc_core.evaluation.state_ceiling import state_ceiling as ceiling
     from larc_core.io import atomic_write_json
 
     _threads(threads)
-    res = ceiling(demos, pairs, stages, policy, seed, Path(paths.STATE_ROOT) / "state_ceiling")
+    res = ceiling(demos, pairs, settings["stages"], settings["policy"], settings["seed"],
+                  Path(paths.STATE_ROOT) / "state_ceiling")
     atomic_write_json(out, res)
     log.info("wrote %s: %s", out, ", ".join(
         f"{r['stage']} h{r['offset']} {r['successes']}/{r['n_episodes']}" for r in res["rows"]))
     return res
 
 
-def world_model_views(demos: str, world_model: str, latents: str, chunk_backbone: str,
-                      chunk_stats: str, pairs: str, out: dict[str, str], views: dict, seed: int,
+def world_model_views(settings: dict, demos: str, world_model: str, latents: str,
+                      chunk_backbone: str, chunk_stats: str, pairs: str, out: dict[str, str],
                       threads: int = 1) -> dict:
     """Pictures of what the world model sees (see :mod:`larc_core.reporting.imagination`)."""
     from larc_core.reporting.imagination import world_model_views as draw
 
     _threads(threads)
+    views, seed = settings["views"], settings["seed"]
     summary = draw(
         demos, world_model, latents, chunk_backbone, chunk_stats, pairs, out,
         decoder={"kind": views["decoder"], "channels": views["decoder_channels"],
@@ -277,13 +268,14 @@ def world_model_views(demos: str, world_model: str, latents: str, chunk_backbone
     return summary
 
 
-TRAIN_CURVE_TITLES = {
-    "world_model": "World model (JEPA) training",
-    "idm": "LARC-IDM training",
-    "chunk": "LARC-Chunk training",
-    "wm_ft": "LARC-Chunk + WM-FT fine-tuning",
-    "gc_idm": "GC-IDM (horizon-conditioned IDM) training",
-}
+def training_curve_title(name: str) -> str:
+    """Title of the training-curves figure of ``world_model`` or a registered stage."""
+    from larc_core.methods import METHODS
+
+    if name == "world_model":
+        return "World model (JEPA) training"
+    labels = {m.stage.name: m.label for m in METHODS.values() if m.stage}
+    return f"{labels[name]} training" if name in labels else name
 
 
 def training_curves(name: str, train_logs: str | list[str], out: str) -> None:
@@ -293,93 +285,91 @@ def training_curves(name: str, train_logs: str | list[str], out: str) -> None:
 
     logs = [train_logs] if isinstance(train_logs, str) else list(train_logs)
     labels = {str(Path(p).parent.name) if len(logs) > 1 else name: p for p in logs}
-    plot_training_curves(labels, out, TRAIN_CURVE_TITLES.get(name, name))
+    plot_training_curves(labels, out, training_curve_title(name))
     log.info("wrote %s from %s", out, ", ".join(logs))
 
 
-def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME) -> None:
+def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME,
+            rules: dict[str, str] | None = None) -> None:
+    """results/runtime.md from the benchmark files; ``rules`` maps each file to the rule that
+    wrote it (rule runtime passes the workflow's own map; by hand the rule is inferred from the
+    file name with the method registry, :func:`larc_core.reporting.runtime.rule_for_job`)."""
     from larc_core.reporting.runtime import write_runtime
 
-    # eval covers eval_reference files
-    rules = ["collect_demos", "train_world_model", "cache_latents", "train_idm", "train_chunk",
-             "train_wm_ft", "train_gc_idm", "world_model_health", "state_ceiling",
-             "world_model_views", "eval"]
     write_runtime(benchmark_files, out_md, rules=rules)
     log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))
 
 
 def controller_specs(
-    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
+    settings: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
     pairs: str | None = None, checkpoint_dirs: dict[str, str] | None = None,
     deciding_only: bool = True,
 ) -> dict[str, Any]:
-    """Controller specs of every evaluated method that decides (LARC policies with the first
-    seed's checkpoint unless ``checkpoint_dirs`` names one, planner rows); the sanity rows
-    have no decision to time, and are included only with ``deciding_only=False``."""
+    """Controller specs of every method of ``settings`` (``settings.controllers``) that decides
+    (trained policies with the first seed's checkpoint unless ``checkpoint_dirs`` names one,
+    planner rows); the sanity rows have no decision to time, and are included only with
+    ``deciding_only=False``."""
     import json
 
     from larc_core.data import DemoFile
     from larc_core.evaluation.run import ControllerSpec
     from larc_core.methods import get_method
-    from larc_core.planning import planner_settings
 
-    e = config["eval"]
-    pairs = pairs or paths.PAIRS.format(offset=e["offsets"][0])
+    pairs = pairs or paths.PAIRS.format(offset=settings["first_offset"])
     offset = int(json.loads(Path(pairs).read_text())["offset"])
     with DemoFile(demos) as demo:
         resolution = demo.resolution
     specs = {}
-    for key in e["methods"]:
+    for key in settings["methods"]:
         m = get_method(key)
         if deciding_only and not (m.learned or m.planned):
             continue
         ckpt = None
         if m.learned:
-            ckpt = (checkpoint_dirs or {}).get(key) or m.checkpoint_dir(config["seeds"][0])
+            ckpt = (checkpoint_dirs or {}).get(key) or m.checkpoint_dir(settings["first_seed"])
         specs[key] = ControllerSpec(
             method=key, offset=offset, resolution=resolution, demo_path=demos,
             world_model_path=world_model, checkpoint_dir=ckpt,
-            execute_chunk_size=e["execute_chunk_size"],
-            planner=planner_settings(config.get("planner"), key) if m.planned else None,
-            seed=int(e["seed"]), device=config["device"],
+            execute_chunk_size=settings["execute_chunk_size"],
+            planner=settings["planners"].get(key), seed=int(settings["seed"]),
+            device=settings["device"],
         )
     return specs
 
 
 def latency(
-    config: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
-    pairs: str | None = None, eval_files: list[str] | None = None,
+    settings: dict, eval_files: list[str], demos: str = paths.DEMOS,
+    world_model: str = paths.WORLD_MODEL, pairs: str | None = None,
     checkpoint_dirs: dict[str, str] | None = None, out_md: str = paths.LATENCY_MD,
     out_json: str | None = paths.LATENCY_JSON, figure: str | None = paths.LATENCY_FIG,
 ) -> dict:
-    """Time every deciding method batch-1 on CPU (one torch thread, one process) and write
-    ``results/latency.md``, its JSON and the success-against-time figure."""
+    """Time every deciding method of ``settings`` (``settings.latency``) batch-1 on CPU (one
+    torch thread, one process) and write ``results/latency.md``, its JSON and the
+    success-against-time figure (success from ``eval_files``)."""
     from larc_core.evaluation.latency import benchmark_methods
     from larc_core.reporting.latency import write_latency_report
 
-    lat = config.get("latency") or {}
-    e = config["eval"]
-    pairs = pairs or paths.PAIRS.format(offset=e["offsets"][0])
-    specs = controller_specs(config, demos, world_model, pairs, checkpoint_dirs)
+    counts = settings["counts"]
+    pairs = pairs or paths.PAIRS.format(offset=settings["first_offset"])
+    specs = controller_specs(settings, demos, world_model, pairs, checkpoint_dirs)
     bench = benchmark_methods(
-        specs, demos, pairs, warmup=lat.get("warmup", 50), calls=lat.get("calls", 1000),
-        plan_warmup=lat.get("plan_warmup", 2), plan_calls=lat.get("plan_calls", 20),
+        specs, demos, pairs, warmup=counts["warmup"], calls=counts["calls"],
+        plan_warmup=counts["plan_warmup"], plan_calls=counts["plan_calls"],
     )
-    files = eval_files if eval_files is not None else default_eval_files(config)
-    write_latency_report(bench, files, out_md, out_json, figure)
+    write_latency_report(bench, eval_files, out_md, out_json, figure)
     log.info("wrote %s (%d methods timed)", out_md, len(bench["methods"]))
     return bench
 
 
 def rollout_videos(
-    config: dict, demos: str, world_model: str, pairs: str, eval_files: dict[str, str],
+    settings: dict, demos: str, world_model: str, pairs: str, eval_files: dict[str, str],
     checkpoint_dirs: dict[str, str], gifs: dict[str, str], out_json: str,
 ) -> dict:
     """A success and a failure of every evaluated method, re-run and recorded as a GIF each."""
     from larc_core.reporting.rollout_videos import write_rollout_videos
 
-    specs = controller_specs(config, demos, world_model, pairs, checkpoint_dirs,
-                          deciding_only=False)
+    specs = controller_specs(settings, demos, world_model, pairs, checkpoint_dirs,
+                             deciding_only=False)
     doc = write_rollout_videos(specs, eval_files, pairs, demos, gifs, out_json)
     log.info("wrote %d rollout videos (%s)", len(gifs), out_json)
     return doc

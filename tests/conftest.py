@@ -1,4 +1,5 @@
-"""Shared fixtures. Tests run on the CPU with few threads so two-core machines stay responsive."""
+"""Shared fixtures, session-scoped where they build something (helpers in helpers.py). Tests run
+on the CPU with few threads so two-core machines stay responsive."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import REPO, build_tiny_latent_cache, copy_workflow, snakemake
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 torch.set_num_threads(2)
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -26,23 +26,34 @@ def smoke_config() -> dict:
     return load_config(REPO / "config" / "smoke.yaml")
 
 
-def build_tiny_latent_cache(root: Path) -> object:
-    """Four short expert episodes at 32 px (``demos.h5``), a random tiny world model
-    (``wm.pt``) and its latent cache (``latents.pt``) under ``root``; returns the model config."""
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory) -> Path:
+    """Six state-expert episodes of 60-70 steps at 32 px, half of them validation episodes: the
+    demonstration file of every module that needs one and builds nothing from it in place.
+    Read only."""
     from larc_core.data import collect_demos
-    from larc_core.world_model import (
-        WorldModel,
-        WorldModelConfig,
-        build_latent_cache,
-        save_world_model,
-    )
 
-    collect_demos(root / "demos.h5", n_episodes=4, min_len=40, max_len=45, resolution=32, seed=3,
-                  workers=1, val_fraction=0.5, progress=False)
-    torch.manual_seed(0)
-    cfg = WorldModelConfig(image_size=32, cnn_channels=(8, 16), latent_dim=16,
-                           projector_hidden=32, action_embed_hidden=16, depth=1, heads=2,
-                           head_dim=8, mlp_dim=32)
-    save_world_model(WorldModel(cfg).eval(), root / "wm.pt", {})
-    build_latent_cache(root / "demos.h5", root / "wm.pt", root / "latents.pt", progress=False)
-    return cfg
+    path = tmp_path_factory.mktemp("demo_file") / "demos.h5"
+    collect_demos(path, n_episodes=6, min_len=60, max_len=70, resolution=32, seed=1, workers=1,
+                  val_fraction=0.5, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_latents(tmp_path_factory) -> tuple[Path, object]:
+    """One tiny demo file, random world model and latent cache for every module that trains or
+    evaluates a policy: (folder with demos.h5, wm.pt and latents.pt; the model config). Read
+    only: copy a file before changing it."""
+    root = tmp_path_factory.mktemp("tiny_latents")
+    return root, build_tiny_latent_cache(root)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> tuple[Path, str]:
+    """The real workflow's default target on config/smoke.yaml, run once per session in a copy
+    of the workflow: (its folder, the dry run's output before it ran). Read only: tests that
+    change files work on a copy."""
+    work = copy_workflow(tmp_path_factory.mktemp("wf"))
+    dry = snakemake(work, "-n")
+    snakemake(work, "--cores", "2")
+    return work, dry.stdout + dry.stderr

@@ -16,16 +16,21 @@ from pathlib import Path
 import pytest
 import yaml
 
+from larc_core.methods import STAGES
+
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = REPO / "workflow" / "profiles"
-GPU_RULES = [
-    "train_world_model", "cache_latents", "train_idm", "train_chunk", "train_wm_ft", "train_gc_idm",
-]
+# The GPU jobs: the world model, the latents and every policy stage of the method registry.
+GPU_RULES = ["train_world_model", "cache_latents", *(s.rule for s in STAGES.values())]
+
+
 RULE_RE = re.compile(r"^\s*rule (\w+):", re.MULTILINE)
 
 
 def workflow_rules() -> dict[str, str]:
-    """Rule name -> the text of its definition, from workflow/rules/*.smk."""
+    """Rule name -> the text of its definition, from workflow/rules/*.smk, whatever the config
+    (rules defined only when an artifact is linked included); the training rules, one per stage
+    of the method registry, share the loop in policies.smk."""
     rules: dict[str, str] = {}
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         text = smk.read_text()
@@ -33,6 +38,9 @@ def workflow_rules() -> dict[str, str]:
         for i, m in enumerate(starts):
             end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
             rules[m.group(1)] = text[m.start() : end]
+    loop = (REPO / "workflow" / "rules" / "policies.smk").read_text()
+    assert "name:\n            _stage.rule" in loop, "policies.smk no longer loops over STAGES"
+    rules.update({stage.rule: loop for stage in STAGES.values()})
     return rules
 
 
@@ -43,7 +51,7 @@ def load_profile(name: str) -> dict:
 @pytest.fixture(scope="module")
 def rules() -> dict[str, str]:
     found = workflow_rules()
-    assert set(GPU_RULES) <= set(found), "a training rule was renamed: update GPU_RULES"
+    assert set(GPU_RULES) <= set(found), "a GPU rule is missing from the workflow"
     return found
 
 

@@ -25,8 +25,6 @@ from larc_core.reporting.runtime import elapsed_span, read_benchmark, rule_for_j
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
-RULES = ["collect_demos", "cache_latents", "train_world_model", "train_idm", "train_chunk",
-         "train_wm_ft", "eval_pairs", "eval", "table", "figures"]
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:
@@ -140,14 +138,16 @@ def test_runtime_table_values_totals_and_rules(tmp_path):
         _tsv(bench / "collect_demos.tsv", [_bench_row(30.0, 300.0, 29.0)]),
     ]
     md, csv = tmp_path / "runtime.md", tmp_path / "runtime.csv"
-    df = write_runtime(files, md, csv, rules=RULES)
+    # The workflow passes each file's rule (common.smk: benchmark_rules); files it leaves out
+    # get the rule their name implies (the method registry).
+    df = write_runtime(files, md, csv, rules={str(files[3]): "eval_pairs"})
     text = md.read_text()
 
     assert df["job"].tolist() == ["train_world_model", "collect_demos", "eval_larc_idm_h50",
                                   "eval_larc_idm_h25", "eval_pairs_h25"]  # wall desc
     row = df.set_index("job").loc["eval_larc_idm_h25"]
     assert (row.rule, row.wall_s, row.cpu_s, row.max_rss_mb) == ("eval", 10.25, 9.5, 512.5)
-    assert df.set_index("job").loc["eval_pairs_h25", "rule"] == "eval_pairs"  # longest prefix
+    assert df.set_index("job").loc["eval_pairs_h25", "rule"] == "eval_pairs"  # from the map
     assert "| eval_larc_idm_h25 | eval | 10.25 | 9.50 | 512.50 |" in text
     assert "| train_world_model | train_world_model | 120.50 | 230.75 | 2048.25 |" in text
     assert "| eval | 2 | 31.00 | 20.75 |" in text  # per rule: jobs, total, max
@@ -170,16 +170,21 @@ def test_elapsed_span_from_file_times(tmp_path):
     os.utime(a, (1_000_100, 1_000_100))  # ran 1_000_000 .. 1_000_100
     os.utime(b, (1_000_500, 1_000_500))  # ran 1_000_470 .. 1_000_500
     md = tmp_path / "runtime.md"
-    df = write_runtime([a, b], md, rules=RULES)
+    df = write_runtime([a, b], md)
     assert elapsed_span(df) == pytest.approx(500.0)
     assert "Elapsed: 500 s (0:08:20) from the first benchmarked job's start" in md.read_text()
 
 
-def test_rule_for_job():
-    assert rule_for_job("eval_larc_idm_h25", RULES) == "eval"
-    assert rule_for_job("eval_pairs", RULES) == "eval_pairs"
-    assert rule_for_job("evaluate_all", ["eval"]) == "evaluate_all"  # needs a separator
-    assert rule_for_job("train_idm", ["train", "train_idm"]) == "train_idm"
+def test_rule_for_job_from_the_registry():
+    """Each evaluation job is named after the rule of its method's kind, not a name prefix."""
+    assert rule_for_job("eval_larc_idm_seed0_h25") == "eval"
+    assert rule_for_job("eval_larc_chunk_wm_ft_seed2_h50") == "eval"
+    assert rule_for_job("eval_cem_commit5_h25") == "eval_planner"
+    assert rule_for_job("eval_noop_h35") == "eval_reference"
+    assert rule_for_job("eval_replay_h50") == "eval_reference"
+    assert rule_for_job("train_wm_ft_seed1") == "train_wm_ft"
+    assert rule_for_job("train_gc_idm_seed0") == "train_gc_idm"
+    assert rule_for_job("evaluate_all") == "evaluate_all"  # no registered method: its own name
     assert rule_for_job("collect_demos") == "collect_demos"
 
 
@@ -194,7 +199,7 @@ def test_benchmark_repeats_missing_values_and_extra_columns(tmp_path):
     assert out["n_repeats"] == 2
     assert (out["wall_s"], out["max_rss_mb"], out["cpu_s"]) == (12.0, 200.0, 8.0)
     assert math.isnan(out["max_vms_mb"])
-    df = write_runtime([nan, f], tmp_path / "r.md", rules=RULES)
+    df = write_runtime([nan, f], tmp_path / "r.md")
     text = (tmp_path / "r.md").read_text()
     assert "| table | table | 0.50 | - | - |" in text
     assert "| train_idm | train_idm | 12.00 | 8.00 | 200.00 |" in text
@@ -240,7 +245,7 @@ def test_real_snakemake_benchmark(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     tsv = tmp_path / "bench" / "eval_h25.tsv"
     assert tsv.read_text().splitlines()[0].startswith(HEADER)
-    df = write_runtime([tsv], tmp_path / "r.md", rules=["eval"])
+    df = write_runtime([tsv], tmp_path / "r.md", rules={str(tsv): "eval"})
     raw = pd.read_csv(tsv, sep="\t")
     assert df.loc[0, "rule"] == "eval" and df.loc[0, "wall_s"] == raw["s"].mean()
     assert "| eval_h25 | eval |" in (tmp_path / "r.md").read_text()

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from larc_core.data import DemoFile, collect_demos
+from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv, goal_reached
 from larc_core.evaluation.controller import NoOpController, ReplayController
 from larc_core.evaluation.latency import time_calls
@@ -16,11 +16,8 @@ from larc_core.evaluation.rollout import run_episode, run_episodes, worker_count
 
 
 @pytest.fixture(scope="module")
-def demo_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demos") / "demos.h5"
-    collect_demos(path, n_episodes=6, min_len=60, max_len=70, resolution=32, seed=1, workers=1,
-                  val_fraction=0.5, progress=False)
-    return path
+def demo_path(demo_file):
+    return demo_file
 
 
 def test_pairs_are_validation_only_nontrivial_and_seeded(demo_path, tmp_path):

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_latent_cache
 
 from larc_core.evaluation.controller import LatentPolicyController
 from larc_core.methods import get_method
@@ -72,10 +71,8 @@ TRAIN = {"steps": 60, "batch_size": 32, "lr": 3e-3, "smooth_weight": 0.01, "chec
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gc_idm")
-    build_tiny_latent_cache(root)
-    return root
+def artifacts(tiny_latents):
+    return tiny_latents[0]
 
 
 def _train(root, out, state):

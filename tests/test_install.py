@@ -11,7 +11,7 @@ import yaml
 STAGES = [
     "link-artifacts", "collect-demos", "train-world-model", "cache-latents", "train-idm",
     "train-chunk", "train-wm-ft", "train-gc-idm", "import-world-model", "eval-pairs", "eval",
-    "table", "figures", "world-model-health", "latency", "training-curves", "runtime",
+    "table", "figures", "world-model-health", "latency", "training-curves", "runtime", "dvc-yaml",
 ]
 
 

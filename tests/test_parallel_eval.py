@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from larc_core.data import collect_demos
 from larc_core.evaluation.pairs import write_pairs
 from larc_core.evaluation.run import evaluate
 from larc_core.io import sha256_file
@@ -24,14 +23,12 @@ N_PAIRS = 4
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory, repo_root):
+def tiny(tmp_path_factory, repo_root, demo_file):
     """Demonstrations, pairs, a smoke-size world model and an IDM checkpoint (random weights)."""
     from larc_core.config import load_config
 
     root = tmp_path_factory.mktemp("par")
-    demos = root / "demos.h5"
-    collect_demos(demos, n_episodes=6, min_len=60, max_len=70, resolution=32, seed=1, workers=1,
-                  val_fraction=0.5, progress=False)
+    demos = demo_file
     pairs = root / "pairs.json"
     write_pairs(demos, OFFSET, N_PAIRS, 42, pairs)
     cfg = load_config(repo_root / "config" / "smoke.yaml")
@@ -118,8 +115,8 @@ def test_every_row_ran_the_same_pair_list(tiny):
 
 def test_latency_benchmark_times_every_deciding_method(tiny):
     """The latency rule's body on tiny inputs: a policy and both CEM rows, side by side."""
+    from larc_core.evaluation.build import ControllerSpec
     from larc_core.evaluation.latency import benchmark_methods
-    from larc_core.evaluation.run import ControllerSpec
     from larc_core.reporting.latency import write_latency_report
 
     common = {"offset": OFFSET, "resolution": 32, "demo_path": str(tiny["demos"]),

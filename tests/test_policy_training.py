@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import build_tiny_latent_cache
 
 from larc_core.io import ArtifactError
 from larc_core.policies.checkpoint import load_policy
-from larc_core.training import policy_train
+from larc_core.training import loop, policy_train
 from larc_core.world_model import (
     WorldModel,
     save_world_model,
@@ -19,9 +18,12 @@ CHUNK = {"hidden_dim": 32, "depth": 1, "chunk_len": 10}
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
+def artifacts(tiny_latents, tmp_path_factory):
+    """The shared tiny latents plus another world model (a policy must refuse it)."""
+    src, cfg = tiny_latents
     root = tmp_path_factory.mktemp("policy")
-    cfg = build_tiny_latent_cache(root)
+    for name in ("demos.h5", "wm.pt", "latents.pt"):
+        (root / name).symlink_to(src / name)
     other = WorldModel(cfg).eval()
     save_world_model(other, root / "other_wm.pt", {"note": "another model"})
     return root
@@ -68,9 +70,19 @@ def test_crash_then_resume_equals_uninterrupted(artifacts, tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         _train(artifacts, tmp_path / "run", tmp_path / "srun")
     assert not (tmp_path / "run" / "shared_policy_backbone.pt").exists()
-    assert (tmp_path / "srun" / "last.pt").exists()  # saved at step 8
+    state = torch.load(tmp_path / "srun" / "last.pt", weights_only=True)
+    assert state["format"] == loop.STATE_FORMAT and state["step"] == 8  # the shared loop's
     monkeypatch.setattr(policy_train.HindsightSampler, "sample", real)
+    real_load, loaded = loop._load_state, []
+
+    def spy(path, run_hash):  # the world model resumes through the same function
+        state = real_load(path, run_hash)
+        loaded.append(None if state is None else state["step"])
+        return state
+
+    monkeypatch.setattr(loop, "_load_state", spy)
     _train(artifacts, tmp_path / "run", tmp_path / "srun")
+    assert loaded == [8]
     wr, wu = _weights(tmp_path / "ref"), _weights(tmp_path / "run")
     assert all(torch.equal(wr[k], wu[k]) for k in wr)
     assert (tmp_path / "run" / "train_log.jsonl").read_text() == (

@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import copy_workflow, planned_jobs, snakemake
 
-from larc_core.methods import METHODS
+from larc_core.methods import METHODS, STAGES, stages_needed
 
 RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
@@ -33,42 +35,36 @@ POLICY_DIRS = ("larc_idm_backbone_latent", "larc_chunk_backbone_latent",
                "larc_chunk_backbone_wm_ft", "gc_idm_backbone_latent")
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    # --configfile takes several values: keep it last so targets are not swallowed.
-    cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", "config/smoke.yaml"]
-    # The whole smoke run is about 50 jobs of 10-20 CPU seconds each (mostly importing torch),
-    # about 8 min on 2 cores: a generous limit, so only a hang fails here.
-    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=2700)
-    if check and res.returncode != 0:
-        logs = "\n".join(
-            f"--- {p}\n{p.read_text()[-3000:]}" for p in sorted((workdir / "logs").rglob("*.log"))
-        ) if (workdir / "logs").exists() else ""
-        raise AssertionError(f"{cmd} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}\n{logs}")
-    return res
-
-
-def copy_workflow(repo: Path, dest: Path) -> Path:
-    for name in ("Snakefile", "workflow", "config", "environment.yml"):
-        src = repo / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
-    return dest
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, repo_root):
-    """Run the smoke workflow's default target (table, figures, latency) once for every test in
-    this module."""
-    work = copy_workflow(repo_root, tmp_path_factory.mktemp("wf"))
-    dry = snakemake(work, "-n")
-    snakemake(work, "--cores", "2")
-    return work, dry.stdout + dry.stderr
+def expected_jobs(config: dict) -> dict[str, int]:
+    """The jobs a run from scratch of the default target plans for ``config``, from the method
+    registry: one training job per needed stage and seed, one evaluation per trained method,
+    seed and offset, one per other method and offset, and one of each report."""
+    e, seeds = config["eval"], config["seeds"]
+    kinds = Counter(METHODS[m].eval_rule for m in e["methods"])
+    needed = stages_needed(e["methods"])
+    jobs = {
+        "link_artifacts": 1, "collect_demos": 1, "data_report": 1, "train_world_model": 1,
+        "cache_latents": 1, "eval_pairs": len(e["offsets"]),
+        **{STAGES[s].rule: len(seeds) for s in needed},
+        "eval": kinds["eval"] * len(seeds) * len(e["offsets"]),
+        "eval_planner": kinds["eval_planner"] * len(e["offsets"]),
+        "eval_reference": kinds["eval_reference"] * len(e["offsets"]),
+        "training_curves": 1 + len(needed),  # the world model and every trained stage
+        "state_ceiling": 1, "world_model_views": 1, "world_model_health": 1, "figures": 1,
+        "latency": 1, "rollout_videos": 1, "runtime": 1, "machine_floors": 1,
+        "performance": 1, "table": 1, "all": 1,
+    }
+    return {rule: n for rule, n in jobs.items() if n}
 
 
 @pytest.mark.e2e
-def test_dry_run_lists_every_rule(smoke_run):
+def test_dry_run_plans_every_job(smoke_run):
+    """The smoke run's dry run plans exactly the jobs of every rule the pipeline needs: a rule
+    removed or renamed, or a job planned twice or not at all, fails here."""
     _, dry = smoke_run
-    for rule in RULES:
-        assert re.search(rf"\b{rule}\b", dry), f"rule {rule} missing from dry run"
+    jobs = planned_jobs(dry)
+    assert set(RULES) <= set(jobs), f"rules not planned: {set(RULES) - set(jobs)}"
+    assert jobs == expected_jobs(SMOKE), jobs
 
 
 def eval_docs(work: Path, method: str, offset: int) -> list[dict]:
@@ -245,7 +241,7 @@ def test_rollout_videos_show_a_success_and_a_failure_per_method(smoke_run):
 
 @pytest.mark.e2e
 def test_lint_clean(repo_root, tmp_path):
-    work = copy_workflow(repo_root, tmp_path)
+    work = copy_workflow(tmp_path)
     res = snakemake(work, "--lint", check=False)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
@@ -263,22 +259,6 @@ def test_snakemake_report_holds_results(smoke_run):
                  "training_wm_ft.png", "latency.md", "latency_vs_success.png"):
         assert any(n.endswith(name) for n in names), name
     assert "LARC" in html and "goal-pose" in html
-
-
-def planned_jobs(dry_run_output: str) -> dict[str, int]:
-    """Job counts from the 'Job stats' table of a dry run ({} when nothing is to be done)."""
-    jobs, in_stats = {}, False
-    for line in dry_run_output.splitlines():
-        if line.startswith("Job stats"):
-            in_stats = True
-            continue
-        if in_stats:
-            parts = line.split()
-            if len(parts) == 2 and parts[1].isdigit():
-                if parts[0] == "total":
-                    break
-                jobs[parts[0]] = int(parts[1])
-    return jobs
 
 
 @pytest.mark.e2e
@@ -392,7 +372,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
 
     work, _ = smoke_run
     src, remote, dst = tmp_path / "src", tmp_path / "remote", tmp_path / "dst"
-    copy_workflow(repo_root, src.mkdir() or src)
+    copy_workflow(src)
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy2(repo_root / name, src / name)
     for name in ("data", "checkpoints", "results", "artifacts"):
@@ -469,7 +449,7 @@ def test_same_seed_rebuilds_identical_artifacts(smoke_run, repo_root, tmp_path):
     from larc_core.policies.checkpoint import load_policy
 
     work, _ = smoke_run
-    again = copy_workflow(repo_root, tmp_path)
+    again = copy_workflow(tmp_path)
     records = ["results/eval/larc_chunk_wm_ft/seed1_h25.json", "results/eval/larc_idm/seed0_h50.json"]
     snakemake(again, "--cores", "2", *records)
 
@@ -499,7 +479,7 @@ def test_same_seed_rebuilds_identical_artifacts(smoke_run, repo_root, tmp_path):
 
 @pytest.mark.e2e
 def test_only_the_training_the_evaluated_methods_need_is_scheduled(repo_root, tmp_path):
-    work = copy_workflow(repo_root, tmp_path)
+    work = copy_workflow(tmp_path)
     for methods, trained in (
         ('["larc_chunk", "noop"]', {"train_chunk"}),
         ('["larc_chunk_wm_ft", "cem_commit5"]', {"train_chunk", "train_wm_ft"}),  # WM-FT's init

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from larc_core.io import ArtifactError
+from larc_core.training import loop
 from larc_core.world_model import (
     LARC_ONLY_KEYS,
     WorldModel,
@@ -24,7 +25,6 @@ from larc_core.world_model import (
     train_world_model,
     world_model_fingerprint,
 )
-from larc_core.world_model import train as train_mod
 
 torch.set_num_threads(1)  # the test machine is shared: avoid OpenMP contention
 
@@ -314,11 +314,34 @@ def test_training_rejects_resolution_mismatch(demo, tmp_path):
                           tmp_path / "s", progress=False)
 
 
-def test_lr_schedule_warmup_then_cosine():
-    f = train_mod.lr_lambda(4, 20)
-    assert [round(f(s), 3) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
-    assert f(4) == pytest.approx(1.0) and f(20) == pytest.approx(0.0)
-    assert all(f(s) >= f(s + 1) for s in range(4, 20))
+def test_lr_schedule_warmup_then_cosine_to_zero(demo, tmp_path):
+    """The world model trains with the shared schedule at floor 0 (the policies' is 0.1)."""
+    tcfg = fast_train_cfg(steps=8, warmup_steps=3)
+    out = tmp_path / "wm" / "wm.pt"
+    train_world_model(tiny_cfg(), tcfg, demo, out, tmp_path / "s", seed=0, progress=False)
+    lrs = [json.loads(r)["lr"] for r in (out.parent / "train_log.jsonl").read_text().splitlines()]
+    assert lrs == [tcfg.lr * loop.warmup_cosine(s, 8, 3, 0.0) for s in range(8)]
+    assert lrs[:3] == pytest.approx([tcfg.lr / 3, tcfg.lr * 2 / 3, tcfg.lr])
+    assert loop.warmup_cosine(8, 8, 3, 0.0) == 0.0
+
+
+def test_world_model_resumes_through_the_shared_loop(demo, tmp_path, monkeypatch):
+    real, loaded = loop._load_state, []
+
+    def spy(path, run_hash):
+        state = real(path, run_hash)
+        loaded.append(None if state is None else state["step"])
+        return state
+
+    monkeypatch.setattr(loop, "_load_state", spy)
+    cfg, tcfg = tiny_cfg(), fast_train_cfg(steps=4)
+    train_world_model(cfg, tcfg, demo, tmp_path / "wm.pt", tmp_path / "s", progress=False,
+                      stop_after_step=2)
+    state = torch.load(tmp_path / "s" / "last.pt", weights_only=True)
+    assert state["format"] == loop.STATE_FORMAT and state["step"] == 2
+    assert [r["step"] for r in state["history"]] == [1, 2]
+    s = train_world_model(cfg, tcfg, demo, tmp_path / "wm.pt", tmp_path / "s", progress=False)
+    assert loaded == [None, 2] and s["resumed_from"] == 2 and s["completed"]
 
 
 # ----------------------------------------------------------------------------- checkpoints

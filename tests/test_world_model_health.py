@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from larc_core.data import DemoFile, collect_demos
+from larc_core.data import DemoFile
 from larc_core.io import ArtifactError
+from larc_core.reporting.world_model import world_model_health
 from larc_core.world_model import (
     WorldModel,
     WorldModelConfig,
@@ -20,7 +21,7 @@ from larc_core.world_model import (
     save_world_model,
     world_model_fingerprint,
 )
-from larc_core.world_model.health import PROBE_TARGETS, ridge_probe_r2, world_model_health
+from larc_core.world_model.health import PROBE_TARGETS, ridge_probe_r2
 
 torch.set_num_threads(1)  # shared 2-core machine
 
@@ -46,12 +47,11 @@ def _model(seed: int, actions: np.ndarray) -> WorldModel:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory) -> dict[str, Path]:
+def setup(tmp_path_factory, demo_file) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("health")
-    demo = tmp / "demos.h5"
-    collect_demos(demo, n_episodes=6, min_len=60, max_len=70, resolution=RES, seed=1,
-                  workers=1, val_fraction=0.5, progress=False)
-    actions = DemoFile(demo).action
+    demo = demo_file  # 32 px (RES)
+    with DemoFile(demo) as d:
+        actions = d.action
     paths = {"demo": demo, "tmp": tmp}
     for name, seed in (("wm", 0), ("other", 1)):
         wm = tmp / f"{name}.pt"

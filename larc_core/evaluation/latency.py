@@ -20,7 +20,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv
+from larc_core.evaluation.build import build_controller, torch_threads
+from larc_core.evaluation.pairs import load_pairs
 
 
 def time_calls(fn: Callable[[], object], warmup: int, calls: int) -> dict[str, float]:
@@ -165,8 +168,6 @@ def benchmark_specs(
     Policies: ``warmup`` + ``calls`` decisions and control steps, ``calls`` closed-loop env steps.
     Planners: ``plan_warmup`` + ``plan_calls`` plans each, ``plan_calls`` decision periods.
     """
-    from larc_core.evaluation.run import build_controller, torch_threads
-
     out: dict[str, Any] = {
         "start_row": int(pair["start_row"]), "cpu_count": os.cpu_count(),
         "load_before": load_state(), "methods": {},
@@ -197,9 +198,6 @@ def benchmark_methods(
 ) -> dict[str, Any]:
     """:func:`benchmark_specs` on the first pair of ``pairs_path``: its recorded start state and
     goal image (the frame every method decides on)."""
-    from larc_core.data import DemoFile
-    from larc_core.evaluation.run import load_pairs
-
     pair = load_pairs(pairs_path)["pairs"][0]
     with DemoFile(demo_path) as demo:
         goal_frame = demo.frames(np.array([pair["goal_row"]]))[0]

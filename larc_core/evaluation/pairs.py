@@ -1,4 +1,4 @@
-"""Draw the start/goal pairs every method is evaluated on.
+"""Draw (and read back) the start/goal pairs every method is evaluated on.
 
 Pairs come from validation episodes only: a start row s and the goal row s + offset of the same
 episode. Pairs whose goal already passes the success test at the start are never drawn (they
@@ -8,6 +8,7 @@ method reads the identical list.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from larc_core.data import DemoFile
 from larc_core.envs import goal_reached
 from larc_core.evaluation.protocol import BUDGET_FACTOR
-from larc_core.io import atomic_write_json
+from larc_core.io import ArtifactError, atomic_write_json
 
 
 def candidate_starts(demo: DemoFile, offset: int) -> np.ndarray:
@@ -79,4 +80,16 @@ def write_pairs(
         "pairs": pairs,
     }
     atomic_write_json(out_path, doc)
+    return doc
+
+
+def load_pairs(path: str | Path) -> dict[str, Any]:
+    """Read a pairs file written by the ``eval_pairs`` rule."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"pairs file {path} could not be read: {exc}") from exc
+    if not {"offset", "budget", "pairs"} <= set(doc):
+        raise ArtifactError(f"pairs file {path} lacks offset/budget/pairs")
     return doc

@@ -23,7 +23,7 @@ import torch
 from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv, goal_reached
 from larc_core.envs.success import ANGLE_TOL, POS_TOL, pose_errors
-from larc_core.evaluation.run import load_pairs
+from larc_core.evaluation.pairs import load_pairs
 from larc_core.io import sha256_file
 from larc_core.logs import get_logger
 from larc_core.training.policy_train import FitResult, fit_policy

@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from larc_core.io import ArtifactError, atomic_path  # noqa: E402
+from larc_core.io import ArtifactError  # noqa: E402
+from larc_core.reporting.figure_io import save_figure  # noqa: E402
 
 # Numeric keys that are not loss components: the x axis, the schedule (own panel) and the
 # per-step wall time the world-model trainer logs.
@@ -146,9 +147,4 @@ def plot_training_curves(
     else:
         axes.flat[0].legend(handles=handles, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        with atomic_path(out_png, suffix=".png") as tmp:
-            fig.savefig(tmp)
-    finally:
-        plt.close(fig)
+    save_figure(fig, out_png)

@@ -22,7 +22,8 @@ from larc_core.data import DemoFile  # noqa: E402
 from larc_core.data.collect import DISPLACEMENT_OFFSETS, block_displacement  # noqa: E402
 from larc_core.data.state_expert import StatePusher  # noqa: E402
 from larc_core.envs.geometry import in_contact  # noqa: E402
-from larc_core.io import atomic_path, atomic_write_json, atomic_write_text  # noqa: E402
+from larc_core.io import atomic_write_json, atomic_write_text  # noqa: E402
+from larc_core.reporting.figure_io import save_figure  # noqa: E402
 
 PUBLISHED = {
     "episodes": 18_685,
@@ -147,10 +148,7 @@ def plot_data(stats: dict[str, Any], out_png: str | Path) -> None:
     axes[2].set_ylabel("steps")
     fig.suptitle(f"Demonstrations: {stats['episodes']} episodes, {stats['frames']:,} frames, "
                  f"{100 * stats['solved_fraction']:.0f}% solved")
-    fig.tight_layout()
-    with atomic_path(out_png, suffix=".png") as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
+    save_figure(fig, out_png)
 
 
 def write_data_report(demo_path: str | Path, out_md: str | Path, out_json: str | Path,

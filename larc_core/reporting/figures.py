@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from larc_core.io import atomic_path  # noqa: E402
 from larc_core.methods import METHODS  # noqa: E402
+from larc_core.reporting.figure_io import save_figure  # noqa: E402
 from larc_core.reporting.results import load_results, summarize  # noqa: E402
 
 
@@ -37,7 +37,4 @@ def success_vs_offset(eval_files: list[str | Path], out_png: str | Path) -> None
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Goal-conditioned PushT (Wilson 95% CI)")
-    fig.tight_layout()
-    with atomic_path(out_png, suffix=".png") as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
+    save_figure(fig, out_png)

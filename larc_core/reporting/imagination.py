@@ -21,7 +21,7 @@ import torch
 
 from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv
-from larc_core.evaluation.run import load_pairs
+from larc_core.evaluation.pairs import load_pairs
 from larc_core.io import atomic_write_json, sha256_file
 from larc_core.logs import get_logger
 from larc_core.policies.checkpoint import load_policy

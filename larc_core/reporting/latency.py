@@ -12,8 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from larc_core.io import ArtifactError, atomic_path, atomic_write_json, atomic_write_text  # noqa: E402
+from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text  # noqa: E402
 from larc_core.methods import METHODS  # noqa: E402
+from larc_core.reporting.figure_io import save_figure  # noqa: E402
 from larc_core.reporting.results import load_results, summarize  # noqa: E402
 
 LARC_REFERENCE_ORDER = ("larc_chunk_wm_ft", "larc_chunk", "larc_idm")
@@ -166,12 +167,7 @@ def latency_vs_success(
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, ncol=2)
     ax.set_title("Success against decision cost")
-    fig.tight_layout()
-    try:
-        with atomic_path(out_png, suffix=".png") as tmp:
-            fig.savefig(tmp)
-    finally:
-        plt.close(fig)
+    save_figure(fig, out_png)
 
 
 def write_latency_report(

@@ -17,8 +17,9 @@ import numpy as np
 
 from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv
+from larc_core.evaluation.build import ControllerSpec, build_controller, torch_threads
+from larc_core.evaluation.pairs import load_pairs
 from larc_core.evaluation.rollout import run_episode
-from larc_core.evaluation.run import ControllerSpec, build_controller, load_pairs, torch_threads
 from larc_core.io import ArtifactError, atomic_write_json
 from larc_core.methods import METHODS
 from larc_core.reporting.world_model_views import save_gif

@@ -18,15 +18,22 @@ COLUMNS = ["job", "rule", "wall_s", "cpu_s", "max_rss_mb", "max_vms_mb", "io_in_
 NA_VALUES = ["-"]  # in addition to pandas' defaults ("NA", "nan", "", ...)
 
 
-def rule_for_job(job: str, rules: list[str] | None = None) -> str:
-    """The longest rule that ``job`` equals or starts with followed by ``_``, ``-`` or ``.``.
+def rule_for_job(job: str) -> str:
+    """The Snakemake rule of a benchmarked job from its name (the benchmark file's stem), for
+    files given without their rules (``larc runtime``): ``eval_<method>_...`` is the rule that
+    evaluates that registered method (``eval``, ``eval_planner`` or ``eval_reference``),
+    ``train_<stage>_seed<s>`` the stage's training rule; every other heavy job is named after
+    its rule."""
+    from larc_core.methods import METHODS, STAGES
 
-    Falls back to ``job`` itself when no rule matches (or no rules are given).
-    """
-    matches = [
-        r for r in rules or [] if r and (job == r or (job.startswith(r) and job[len(r)] in "_-."))
-    ]
-    return max(matches, key=len) if matches else job
+    if job.startswith("eval_"):
+        keys = [k for k in METHODS if job[5:].startswith(k + "_")]
+        if keys:
+            return METHODS[max(keys, key=len)].eval_rule
+    names = [s.name for s in STAGES.values() if job.startswith(f"{s.rule}_seed")]
+    if names:
+        return STAGES[max(names, key=len)].rule
+    return job
 
 
 def read_benchmark(path: str | Path) -> dict[str, float | int]:
@@ -86,16 +93,19 @@ def read_benchmark(path: str | Path) -> dict[str, float | int]:
 
 
 def load_runtimes(
-    benchmark_files: list[str | Path], rules: list[str] | None = None
+    benchmark_files: list[str | Path], rules: dict[str, str] | None = None
 ) -> pd.DataFrame:
     """One row per benchmark file (job = file stem), sorted by wall time, longest first.
 
-    ``end_time`` is the file's modification time (Snakemake writes it as the job ends).
+    ``rules`` maps a benchmark file to the rule that wrote it (the workflow knows it); files
+    not in it get :func:`rule_for_job`. ``end_time`` is the file's modification time (Snakemake
+    writes it as the job ends).
     """
     rows = []
     for path in benchmark_files:
         job = Path(path).stem
-        rows.append({"job": job, "rule": rule_for_job(job, rules), **read_benchmark(path),
+        rule = (rules or {}).get(str(path)) or rule_for_job(job)
+        rows.append({"job": job, "rule": rule, **read_benchmark(path),
                      "end_time": Path(path).stat().st_mtime, "file": str(path)})
     df = pd.DataFrame(rows, columns=COLUMNS)
     return df.sort_values(["wall_s", "job"], ascending=[False, True]).reset_index(drop=True)
@@ -164,12 +174,12 @@ def write_runtime(
     benchmark_files: list[str | Path],
     out_md: str | Path,
     out_csv: str | Path | None = None,
-    rules: list[str] | None = None,
+    rules: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Read the benchmark files and write the runtime Markdown (and CSV) atomically.
 
-    ``rules`` are known rule names; a job is grouped under the longest one its name starts
-    with (see :func:`rule_for_job`). Returns the per-job frame.
+    ``rules`` maps each benchmark file to its rule (see :func:`load_runtimes`). Returns the
+    per-job frame.
     """
     if not benchmark_files:
         raise ValueError("write_runtime needs at least one benchmark file")

@@ -1,16 +1,25 @@
-"""Sections of ``results/world_model.md`` beyond the health metrics: what the world model costs
-the policies (latent rows vs their true-state ceiling on the same pairs), the world-model
-settings tried (from ``benchmarks/world_model_probe.py``) and the pictures of what it sees."""
+"""``results/world_model.md``: the world-model health report and its figure (the numbers come
+from :mod:`larc_core.world_model.health`), and the sections beyond the health metrics: what the
+world model costs the policies (latent rows vs their true-state ceiling on the same pairs), the
+world-model settings tried (from ``benchmarks/world_model_probe.py``) and the pictures of what
+it sees."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from larc_core.io import ArtifactError
+import numpy as np
+
+from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text
+from larc_core.reporting.figure_io import save_figure
 from larc_core.reporting.results import wilson_interval
+
+if TYPE_CHECKING:
+    import torch
 
 #: Latent table rows compared with their true-state ceiling: method key -> ceiling stage.
 GAP_METHODS = {"larc_idm": "idm", "larc_chunk": "chunk"}
@@ -118,3 +127,133 @@ def views_section(views: dict[str, str | Path], md_path: str | Path) -> str:
         "predictor and decoded, beside what the simulator does with the same actions.", "",
         f"![LARC-Chunk imagination]({rel(views['chunk'])})",
     ])
+
+
+# ------------------------------------------------------------------ health report
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def render_health(res: dict[str, Any], fig_link: str,
+                  extra_sections: tuple[str, ...] = ()) -> str:
+    """Markdown of the health results ``res`` (as measured by
+    :func:`larc_core.world_model.health.measure_health`), the figure linked as ``fig_link``,
+    then ``extra_sections``."""
+    prov, pred, probe = res["provenance"], res["prediction"], res["probe"]
+    lines = [
+        "# World-model health", "",
+        f"World model `{prov['world_model_path']}` (sha256 `{prov['world_model_sha256'][:12]}`), "
+        f"latents `{prov['latents_path']}`, demos `{prov['demo_path']}`; "
+        f"{prov['n_val_episodes']} validation / {prov['n_train_episodes']} training episodes, "
+        f"frameskip {prov['frameskip']}, history {prov['history']}, seed {prov['seed']}. "
+        "All errors are MSE per latent dimension on validation episodes; targets are the cached "
+        f"latents (mean per-dimension variance of validation latents: "
+        f"{_fmt(pred['latent_var'])}).", "",
+        "## Next-latent prediction", "",
+        f"Teacher-forced `predict` over {pred['n_windows']} windows of {pred['num_frames']} "
+        "frames; baseline copies the last latent (z_{t+1} = z_t).", "",
+        "| predictor MSE | copy-last baseline MSE | predictor / baseline |",
+        "|---|---|---|",
+        f"| {_fmt(pred['model_mse'])} | {_fmt(pred['copy_mse'])} | {_fmt(pred['ratio'], '.3f')} |",
+        "",
+        "## Multi-step rollout", "",
+        f"`rollout` from one start latent with the recorded action blocks "
+        f"({res['rollout']['n_starts']} starts); baseline keeps the start latent.", "",
+        "| k (blocks) | env steps | model MSE | copy baseline MSE | model / baseline |",
+        "|---|---|---|---|---|",
+    ]
+    for row in res["rollout"]["rows"]:
+        lines.append(f"| {row['k']} | {row['env_steps']} | {_fmt(row['model_mse'])} | "
+                     f"{_fmt(row['copy_mse'])} | {_fmt(row['ratio'], '.3f')} |")
+    lines += [
+        "", "## Probes: what the latents keep of the state", "",
+        f"Ridge regression (standardised latents, intercept, lambda {probe['lambda']:g} per row) "
+        f"and an MLP probe ({probe['mlp']}) fitted on {probe['n_train_rows']} training rows, R^2 "
+        f"on {probe['n_val_rows']} validation rows. Read-only diagnostics: no state enters the "
+        "world model's loss. A target is met when either probe reaches it.", "",
+        "| target | ridge R^2 | MLP R^2 | target | met |", "|---|---|---|---|---|",
+    ]
+    for name, r2 in probe["r2"].items():
+        met = "yes" if probe["r2_targets_met"][name] else "**no**"
+        lines.append(f"| {name} | {_fmt(r2, '.3f')} | {_fmt(probe['mlp_r2'][name], '.3f')} | "
+                     f">= {probe['r2_targets'][name]:g} | {met} |")
+    verdict = "met" if probe["all_r2_targets_met"] else "NOT met"
+    lines += ["", f"All probe targets: **{verdict}**.", "", f"![World-model health]({fig_link})",
+              ""]
+    for section in extra_sections:
+        lines += [section, ""]
+    return "\n".join(lines)
+
+
+def plot_health(res: dict[str, Any], out_png: str | os.PathLike) -> None:
+    """Two panels: rollout MSE vs k (model, copy baseline); probe R^2 bars with the target."""
+    # Object-oriented Agg API: no pyplot, so the process-wide backend is left untouched.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3.8), dpi=120)
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    rows = res["rollout"]["rows"]
+    ks = [r["k"] for r in rows]
+    nan = float("nan")
+    ax1.plot(ks, [nan if r["model_mse"] is None else r["model_mse"] for r in rows], "o-",
+             label="world model rollout")
+    ax1.plot(ks, [nan if r["copy_mse"] is None else r["copy_mse"] for r in rows], "s--",
+             label="copy start latent")
+    ax1.set_xlabel(f"k (action blocks of {res['provenance']['frameskip']} env steps)")
+    ax1.set_ylabel("latent MSE (validation)")
+    ax1.set_xticks(ks)
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8)
+    ax1.set_title("Open-loop rollout error")
+    names = list(res["probe"]["r2"])
+    x = np.arange(len(names))
+    finite: list[float] = []
+    for shift, key, label in ((-0.2, "r2", "ridge"), (0.2, "mlp_r2", "MLP")):
+        vals = [nan if v is None else v for v in res["probe"][key].values()]
+        finite += [v for v in vals if math.isfinite(v)]
+        ax2.bar(x + shift, vals, width=0.4, label=label)
+        for i, v in enumerate(vals):
+            if math.isfinite(v):
+                ax2.text(i + shift, max(v, -0.95), f"{v:.2f}", ha="center", va="bottom",
+                         fontsize=6)
+    targets = [res["probe"]["r2_targets"][n] for n in names]
+    ax2.scatter(x, targets, marker="_", s=400, color="tab:red", label="target", zorder=3)
+    ax2.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax2.set_ylabel("R^2 (validation)")
+    # Show moderately negative R^2 but floor the axis so the targets stay readable.
+    ax2.set_ylim(max(min([0.0, *finite]), -1.0) - 0.1, 1.1)
+    ax2.legend(fontsize=7, loc="lower left")
+    ax2.set_title("Probes from latents")
+    save_figure(fig, out_png)
+
+
+def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.PathLike,
+                       latents_path: str | os.PathLike, out_md: str | os.PathLike,
+                       out_json: str | os.PathLike, out_png: str | os.PathLike, *,
+                       max_windows: int = 512, rollout_blocks: int = 10, seed: int = 0,
+                       progress: bool = True, device: str | torch.device = "cpu",
+                       extra_sections: list[str] | tuple[str, ...] = (),
+                       ) -> dict[str, Any]:
+    """Measure the world model's health (:func:`larc_core.world_model.health.measure_health`,
+    which documents the measurement arguments and errors) and write the figure ``out_png``, the
+    numbers ``out_json`` and the report ``out_md`` (all atomically; nothing is written when the
+    measurement fails). ``extra_sections``: Markdown sections appended to the report (the
+    latent-policy gap, the settings tried, the pictures: the ``*_section`` functions here).
+
+    Returns:
+        The dict written to ``out_json``.
+    """
+    # Deferred: the Markdown sections above are read without importing torch.
+    from larc_core.world_model.health import measure_health
+
+    res = measure_health(demo_path, world_model_path, latents_path, max_windows=max_windows,
+                         rollout_blocks=rollout_blocks, seed=seed, progress=progress,
+                         device=device)
+    out_md, out_png = Path(out_md), Path(out_png)
+    fig_link = Path(os.path.relpath(out_png.resolve(), out_md.resolve().parent)).as_posix()
+    plot_health(res, out_png)
+    atomic_write_json(out_json, res)
+    atomic_write_text(out_md, render_health(res, fig_link, tuple(extra_sections)))
+    return res

@@ -19,6 +19,7 @@ from larc_core.data import DemoFile
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.logs import get_logger
 from larc_core.losses import bc_loss, rollout_consistency_loss, smoothness_loss
+from larc_core.methods import get_stage
 from larc_core.policies import ActionStats, LatentPolicy, make_policy
 from larc_core.policies.checkpoint import BACKBONE_FILE, load_policy, save_policy
 from larc_core.seeding import resolve_device, seed_everything
@@ -27,8 +28,6 @@ from larc_core.training.sampler import HindsightSampler
 from larc_core.world_model import load_latent_cache, load_world_model
 
 log = get_logger("policy")
-
-STAGES = ("idm", "chunk", "wm_ft", "gc_idm")
 
 
 @dataclass
@@ -83,26 +82,28 @@ def fit_policy(
         world_model: the frozen world model; required by ``wm_ft`` only.
         init: (Chunk policy, its action stats) that ``wm_ft`` starts from.
     """
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    st = get_stage(stage)
     dev = torch.device(device)
     seed_everything(seed)
     latents = latents.float()
-    if stage == "wm_ft":
-        if init is None or world_model is None:
-            raise ValueError("wm_ft needs init (the LARC-Chunk policy) and the world model")
+    if st.rollout_consistency and world_model is None:
+        raise ValueError(f"{stage} needs the world model (rollout-consistency loss)")
+    if st.init_from:
+        if init is None:
+            raise ValueError(f"{stage} needs init (the {st.init_from} policy it fine-tunes)")
         policy, stats = init
     else:
         rows = np.concatenate([
             np.arange(ep_offset[e], ep_offset[e] + ep_len[e] - 1) for e in train_episodes
         ])
         stats = ActionStats.from_actions(torch.as_tensor(np.asarray(actions)[rows]))
-        policy = make_policy(stage, latent_dim=latents.shape[1], **policy_cfg)
+        policy = make_policy(st.backbone, latent_dim=latents.shape[1], **policy_cfg)
     policy.to(dev)
     k = policy.chunk_len
     frameskip = world_model.cfg.frameskip if world_model is not None else 1
-    if stage == "wm_ft" and k % frameskip:
-        raise ValueError(f"WM-FT needs chunk_len ({k}) to be a multiple of frameskip ({frameskip})")
+    if st.rollout_consistency and k % frameskip:
+        raise ValueError(f"{stage} needs chunk_len ({k}) to be a multiple of frameskip "
+                         f"({frameskip}) for its world-model rollouts")
 
     def sampler(episodes: np.ndarray) -> HindsightSampler:
         return HindsightSampler(
@@ -113,7 +114,7 @@ def fit_policy(
     bs = int(train_cfg["batch_size"])
     smooth_w = float(train_cfg.get("smooth_weight", 0.0))
     bc_w = float(train_cfg.get("bc_weight", 1.0))
-    cons_w = float(train_cfg.get("consistency_weight", 0.0)) if stage == "wm_ft" else 0.0
+    cons_w = float(train_cfg["consistency_weight"]) if st.rollout_consistency else 0.0
 
     def losses_for(batch) -> dict[str, torch.Tensor]:
         z, zg = batch.z.to(dev), batch.z_goal.to(dev)
@@ -123,7 +124,7 @@ def fit_policy(
         pred = policy.predict(z, zg, batch.offsets.to(dev))
         out = {"bc": bc_loss(pred, target), "smooth": smoothness_loss(pred)}
         total = bc_w * out["bc"] + smooth_w * out["smooth"]
-        if stage == "wm_ft":
+        if st.rollout_consistency:
             raw = stats.denormalize(pred)
             out["wm"] = rollout_consistency_loss(
                 world_model, z, raw, batch.z_future.to(dev), frameskip
@@ -180,7 +181,7 @@ def train_policy(
     """Train one policy stage and write its checkpoint folder.
 
     Args:
-        stage: ``idm``, ``chunk``, ``wm_ft`` or ``gc_idm``.
+        stage: a registered training stage (``larc_core.methods.STAGES``).
         policy_cfg: backbone config values (hidden_dim, depth, chunk_len...); ignored for
             ``wm_ft``, which inherits the Chunk checkpoint's config.
         train_cfg: steps, batch_size, lr, weight_decay, smooth_weight, and for ``wm_ft``
@@ -190,8 +191,7 @@ def train_policy(
     Writes ``out_dir/shared_policy_backbone.pt``, ``out_dir/action_stats.pt`` and
     ``out_dir/train_log.jsonl`` (one JSON object of loss components per step).
     """
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    st = get_stage(stage)
     out_dir = Path(out_dir)
     dev = resolve_device(device)
     wm_sha = sha256_file(world_model_path)
@@ -210,9 +210,9 @@ def train_policy(
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
         train_eps, val_eps = np.asarray(demo.train_episodes), np.asarray(demo.val_episodes)
 
-    if stage == "wm_ft":
+    if st.init_from:
         if init_dir is None:
-            raise ValueError("wm_ft needs init_dir (the LARC-Chunk checkpoint folder)")
+            raise ValueError(f"{stage} needs init_dir (the {st.init_from} checkpoint folder)")
         init = load_policy(
             Path(init_dir) / BACKBONE_FILE,
             expected_world_model_sha256=wm_sha,
@@ -232,7 +232,7 @@ def train_policy(
         world_model=world_model, init=init, device=dev, progress=progress,
     )
     policy, stats, history, val = fit.policy, fit.stats, fit.history, fit.val
-    name = "chunk" if stage == "wm_ft" else stage
+    name = st.backbone
     meta = {
         "stage": stage,
         "world_model_sha256": wm_sha,

@@ -16,8 +16,8 @@ import torch
 from ..io import ArtifactError, atomic_torch_save, load_torch_file, sha256_file
 from ..seeding import resolve_device
 from .config import WorldModelConfig, WorldModelConfigError
-from .lewm import _compare_shapes
 from .model import WorldModel
+from .shapes import compare_shapes
 
 FORMAT = "larc-world-model"
 VERSION = 1
@@ -92,7 +92,7 @@ def load_world_model(path: str | os.PathLike, device: str | torch.device = "cpu"
     model = WorldModel(cfg)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in payload["state_dict"].items()}
-    problems = _compare_shapes(expected, got)
+    problems = compare_shapes(expected, got)
     if problems:
         raise ArtifactError(f"{_WHAT} {path}: state_dict does not match its config: {problems}")
     model.load_state_dict(payload["state_dict"], strict=True)

@@ -7,8 +7,6 @@ Field names match the ``world_model.model`` / ``world_model.train`` sections of
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,8 +297,3 @@ class WorldModelTrainConfig:
         """Build from a mapping (missing fields take the class defaults); errors name the field."""
         return _from_dict(cls, data, "world-model train config")
 
-
-def config_hash(*parts: dict[str, Any]) -> str:
-    """Stable sha256 of JSON-able dicts (used to decide whether saved state may be resumed)."""
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()

@@ -11,6 +11,9 @@ Three checks of a frozen world model against its own latent cache:
 
 Targets are always the cached latents (the frozen encoder's outputs), so no pixels are decoded;
 the cache must have been built by exactly this checkpoint (sha256 check).
+
+This module measures (:func:`measure_health`); the report, the figure and the files are
+written by :func:`larc_core.reporting.world_model.world_model_health`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..io import ArtifactError, atomic_path, atomic_write_json, atomic_write_text
+from ..io import ArtifactError
 from ..logs import get_logger
 from .batches import episode_rows
 from .checkpoint import load_world_model, world_model_fingerprint
@@ -228,7 +231,7 @@ def mlp_probe_r2(x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarra
     return np.where(ss_tot.numpy() > 0, r2.numpy().astype(np.float64), np.nan)
 
 
-# ------------------------------------------------------------------------------ outputs
+# ------------------------------------------------------------------------------ helpers
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b > 0 else None
 
@@ -244,127 +247,28 @@ def _finite_or_none(x: Any) -> Any:
     return x
 
 
-def _fmt(x: float | None, spec: str = ".4g") -> str:
-    return "n/a" if x is None else format(x, spec)
-
-
-def _render_md(res: dict[str, Any], fig_link: str, extra_sections: tuple[str, ...] = ()) -> str:
-    prov, pred, probe = res["provenance"], res["prediction"], res["probe"]
-    lines = [
-        "# World-model health", "",
-        f"World model `{prov['world_model_path']}` (sha256 `{prov['world_model_sha256'][:12]}`), "
-        f"latents `{prov['latents_path']}`, demos `{prov['demo_path']}`; "
-        f"{prov['n_val_episodes']} validation / {prov['n_train_episodes']} training episodes, "
-        f"frameskip {prov['frameskip']}, history {prov['history']}, seed {prov['seed']}. "
-        "All errors are MSE per latent dimension on validation episodes; targets are the cached "
-        f"latents (mean per-dimension variance of validation latents: "
-        f"{_fmt(pred['latent_var'])}).", "",
-        "## Next-latent prediction", "",
-        f"Teacher-forced `predict` over {pred['n_windows']} windows of {pred['num_frames']} "
-        "frames; baseline copies the last latent (z_{t+1} = z_t).", "",
-        "| predictor MSE | copy-last baseline MSE | predictor / baseline |",
-        "|---|---|---|",
-        f"| {_fmt(pred['model_mse'])} | {_fmt(pred['copy_mse'])} | {_fmt(pred['ratio'], '.3f')} |",
-        "",
-        "## Multi-step rollout", "",
-        f"`rollout` from one start latent with the recorded action blocks "
-        f"({res['rollout']['n_starts']} starts); baseline keeps the start latent.", "",
-        "| k (blocks) | env steps | model MSE | copy baseline MSE | model / baseline |",
-        "|---|---|---|---|---|",
-    ]
-    for row in res["rollout"]["rows"]:
-        lines.append(f"| {row['k']} | {row['env_steps']} | {_fmt(row['model_mse'])} | "
-                     f"{_fmt(row['copy_mse'])} | {_fmt(row['ratio'], '.3f')} |")
-    lines += [
-        "", "## Probes: what the latents keep of the state", "",
-        f"Ridge regression (standardised latents, intercept, lambda {probe['lambda']:g} per row) "
-        f"and an MLP probe ({probe['mlp']}) fitted on {probe['n_train_rows']} training rows, R^2 "
-        f"on {probe['n_val_rows']} validation rows. Read-only diagnostics: no state enters the "
-        "world model's loss. A target is met when either probe reaches it.", "",
-        "| target | ridge R^2 | MLP R^2 | target | met |", "|---|---|---|---|---|",
-    ]
-    for name, r2 in probe["r2"].items():
-        met = "yes" if probe["r2_targets_met"][name] else "**no**"
-        lines.append(f"| {name} | {_fmt(r2, '.3f')} | {_fmt(probe['mlp_r2'][name], '.3f')} | "
-                     f">= {probe['r2_targets'][name]:g} | {met} |")
-    verdict = "met" if probe["all_r2_targets_met"] else "NOT met"
-    lines += ["", f"All probe targets: **{verdict}**.", "", f"![World-model health]({fig_link})",
-              ""]
-    for section in extra_sections:
-        lines += [section, ""]
-    return "\n".join(lines)
-
-
-def _plot(res: dict[str, Any], out_png: Path) -> None:
-    """Two panels: rollout MSE vs k (model, copy baseline); probe R^2 bars with the target."""
-    # Object-oriented Agg API: no pyplot, so the process-wide backend is left untouched.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 3.8), dpi=120)
-    FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(1, 2)
-    rows = res["rollout"]["rows"]
-    ks = [r["k"] for r in rows]
-    nan = float("nan")
-    ax1.plot(ks, [nan if r["model_mse"] is None else r["model_mse"] for r in rows], "o-",
-             label="world model rollout")
-    ax1.plot(ks, [nan if r["copy_mse"] is None else r["copy_mse"] for r in rows], "s--",
-             label="copy start latent")
-    ax1.set_xlabel(f"k (action blocks of {res['provenance']['frameskip']} env steps)")
-    ax1.set_ylabel("latent MSE (validation)")
-    ax1.set_xticks(ks)
-    ax1.grid(alpha=0.3)
-    ax1.legend(fontsize=8)
-    ax1.set_title("Open-loop rollout error")
-    names = list(res["probe"]["r2"])
-    x = np.arange(len(names))
-    finite: list[float] = []
-    for shift, key, label in ((-0.2, "r2", "ridge"), (0.2, "mlp_r2", "MLP")):
-        vals = [nan if v is None else v for v in res["probe"][key].values()]
-        finite += [v for v in vals if math.isfinite(v)]
-        ax2.bar(x + shift, vals, width=0.4, label=label)
-        for i, v in enumerate(vals):
-            if math.isfinite(v):
-                ax2.text(i + shift, max(v, -0.95), f"{v:.2f}", ha="center", va="bottom",
-                         fontsize=6)
-    targets = [res["probe"]["r2_targets"][n] for n in names]
-    ax2.scatter(x, targets, marker="_", s=400, color="tab:red", label="target", zorder=3)
-    ax2.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-    ax2.set_ylabel("R^2 (validation)")
-    # Show moderately negative R^2 but floor the axis so the targets stay readable.
-    ax2.set_ylim(max(min([0.0, *finite]), -1.0) - 0.1, 1.1)
-    ax2.legend(fontsize=7, loc="lower left")
-    ax2.set_title("Probes from latents")
-    fig.tight_layout()
-    with atomic_path(out_png, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-
-
 # ---------------------------------------------------------------------------------- main
-def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.PathLike,
-                       latents_path: str | os.PathLike, out_md: str | os.PathLike,
-                       out_json: str | os.PathLike, out_png: str | os.PathLike, *,
-                       max_windows: int = 512, rollout_blocks: int = 10, seed: int = 0,
-                       progress: bool = True, device: str | torch.device = "cpu",
-                       extra_sections: list[str] | tuple[str, ...] = (),
-                       ) -> dict[str, Any]:
+def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.PathLike,
+                   latents_path: str | os.PathLike, *, max_windows: int = 512,
+                   rollout_blocks: int = 10, seed: int = 0, progress: bool = True,
+                   device: str | torch.device = "cpu") -> dict[str, Any]:
     """Measure prediction, rollout and probe health of a world model on validation episodes.
+
+    The numbers only: :func:`larc_core.reporting.world_model.world_model_health` writes them
+    with the report and the figure.
 
     Args:
         demo_path: LeWM-layout demo file (its train/validation split is used).
         world_model_path: checkpoint; latents_path: its latent cache (must match by sha256).
-        out_md, out_json, out_png: report, numbers + provenance, figure (all written atomically).
         max_windows: cap on prediction windows and on rollout starts (seeded subsample).
         rollout_blocks: K, rollout horizon in action blocks.
         seed: drives every subsample; same inputs + seed give the same numbers.
         progress: tqdm bars on stderr.
         device: ``cpu``, ``cuda``, ``auto`` or a torch device for the model's predictions.
-        extra_sections: Markdown sections appended to the report (the latent-policy gap, the
-            settings tried, the pictures: :mod:`larc_core.reporting.world_model`).
 
     Returns:
-        The dict written to ``out_json``.
+        The results (``format``, ``version``, ``provenance``, ``prediction``, ``rollout``,
+        ``probe``), NaN/inf replaced by None so they serialise as standard JSON.
 
     Raises:
         ArtifactError: the cache was built by another world model, or for another demo file
@@ -377,20 +281,23 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
         raise ValueError(f"max_windows and rollout_blocks must be >= 1, got {max_windows}, "
                          f"{rollout_blocks}")
     demo_path, world_model_path = Path(demo_path), Path(world_model_path)
-    latents_path, out_md, out_png = Path(latents_path), Path(out_md), Path(out_png)
+    latents_path = Path(latents_path)
     sha = world_model_fingerprint(world_model_path)
     model = load_world_model(world_model_path, device=device)
     cfg = model.cfg
-    demo = DemoFile(demo_path)
-    cache = load_latent_cache(latents_path, expected_wm_sha256=sha,
-                              expected_latent_dim=cfg.latent_dim, expected_n_frames=demo.n_frames)
+    with DemoFile(demo_path) as demo:
+        n_frames = demo.n_frames
+        cache = load_latent_cache(latents_path, expected_wm_sha256=sha,
+                                  expected_latent_dim=cfg.latent_dim,
+                                  expected_n_frames=n_frames)
+        actions = torch.as_tensor(np.asarray(demo.action, dtype=np.float32))
+        state = np.asarray(demo.state)
+        ep_offset, ep_len = demo.ep_offset, demo.ep_len.astype(np.int64)
+        val_eps, train_eps = demo.val_episodes, demo.train_episodes
     latents = cache.latents
-    actions = torch.as_tensor(np.asarray(demo.action, dtype=np.float32))
     if actions.shape[1] != cfg.action_dim:
         raise ArtifactError(f"demo file {demo_path} has {actions.shape[1]}-d actions but world "
                             f"model {world_model_path} expects action_dim {cfg.action_dim}")
-    ep_offset, ep_len = demo.ep_offset, demo.ep_len.astype(np.int64)
-    val_eps, train_eps = demo.val_episodes, demo.train_episodes
     if val_eps.size == 0 or train_eps.size == 0:
         raise ValueError(f"demo file {demo_path} needs both training and validation episodes "
                          f"(has {train_eps.size} / {val_eps.size})")
@@ -422,7 +329,7 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
     val_rows = _subsample(val_rows, PROBE_MAX_VAL_ROWS, rng_val)
     # Scale of the latents, to read the MSEs against (on the capped validation rows).
     prediction["latent_var"] = float(latents[torch.as_tensor(val_rows)].double().var(0).mean())
-    y = probe_targets(demo.state)
+    y = probe_targets(state)
     r2 = ridge_probe_r2(latents[torch.as_tensor(train_rows)].numpy(), y[train_rows],
                         latents[torch.as_tensor(val_rows)].numpy(), y[val_rows])
     r2_by_name = {name: float(v) for name, v in zip(PROBE_TARGETS, r2, strict=True)}
@@ -461,13 +368,14 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
         },
     }
     res = _finite_or_none(res)
-    fig_link = Path(os.path.relpath(out_png.resolve(), out_md.resolve().parent)).as_posix()
-    _plot(res, out_png)
-    atomic_write_json(out_json, res)
-    atomic_write_text(out_md, _render_md(res, fig_link, tuple(extra_sections)))
-    log.info("health: predict ratio %s, rollout k=%d ratio %s, probe targets %s (best R^2 %s)"
-             " -> %s", _fmt(prediction["ratio"], ".3f"), rollout_blocks,
-             _fmt(rollout_rows[-1]["ratio"], ".3f"),
+    log.info("health: predict ratio %s, rollout k=%d ratio %s, probe targets %s (best R^2 %s)",
+             _fmt3(res["prediction"]["ratio"]), rollout_blocks,
+             _fmt3(res["rollout"]["rows"][-1]["ratio"]),
              "met" if res["probe"]["all_r2_targets_met"] else "NOT met",
-             " / ".join(f"{best[n]:.3f}" for n in PROBE_TARGETS), out_md)
+             " / ".join(f"{best[n]:.3f}" for n in PROBE_TARGETS))
     return res
+
+
+def _fmt3(x: float | None) -> str:
+    """Three decimals, or ``n/a`` (for the log)."""
+    return "n/a" if x is None else f"{x:.3f}"

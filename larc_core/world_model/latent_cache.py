@@ -60,23 +60,23 @@ def build_latent_cache(demo_path: str | os.PathLike, wm_path: str | os.PathLike,
     demo_path, wm_path = Path(demo_path), Path(wm_path)
     sha = world_model_fingerprint(wm_path)
     model = load_world_model(wm_path, device=device)
-    demo = DemoFile(demo_path)
-    n, res = int(demo.n_frames), int(demo.resolution)
-    if res != model.cfg.image_size:
-        raise ArtifactError(
-            f"demo file {demo_path} has {res} px frames but world model {wm_path} expects "
-            f"image_size {model.cfg.image_size}"
-        )
-    latents = torch.empty(n, model.cfg.latent_dim, dtype=torch.float32)
-    filled = 0
-    t0 = time.time()
-    with tqdm(total=n, disable=not progress, file=sys.stderr, desc="cache latents",
-              unit="frame", mininterval=1.0) as bar:
-        for start, frames in demo.iter_frame_chunks(batch_size):
-            z = model.encode(torch.as_tensor(frames)).float().cpu()
-            latents[start:start + z.shape[0]] = z
-            filled += z.shape[0]
-            bar.update(z.shape[0])
+    with DemoFile(demo_path) as demo:
+        n, res = int(demo.n_frames), int(demo.resolution)
+        if res != model.cfg.image_size:
+            raise ArtifactError(
+                f"demo file {demo_path} has {res} px frames but world model {wm_path} expects "
+                f"image_size {model.cfg.image_size}"
+            )
+        latents = torch.empty(n, model.cfg.latent_dim, dtype=torch.float32)
+        filled = 0
+        t0 = time.time()
+        with tqdm(total=n, disable=not progress, file=sys.stderr, desc="cache latents",
+                  unit="frame", mininterval=1.0) as bar:
+            for start, frames in demo.iter_frame_chunks(batch_size):
+                z = model.encode(torch.as_tensor(frames)).float().cpu()
+                latents[start:start + z.shape[0]] = z
+                filled += z.shape[0]
+                bar.update(z.shape[0])
     wall = time.time() - t0
     if filled != n:
         raise ArtifactError(f"demo file {demo_path}: encoded {filled} frames, expected {n}")

@@ -33,6 +33,7 @@ from torch import nn
 from ..io import ArtifactError, load_torch_file, sha256_file
 from .config import WorldModelConfig, WorldModelConfigError
 from .model import LARC_ONLY_KEYS, WorldModel
+from .shapes import compare_shapes
 
 # transformers >= 5.9 ViT names -> 4.x names (the layout this package uses).
 _ALT_LAYER_RENAMES = {
@@ -169,7 +170,7 @@ def check_lewm_state_dict(sd: Mapping[str, torch.Tensor], cfg: WorldModelConfig,
     with torch.device("meta"):  # shapes only: no memory, no initialisation cost
         expected = lewm_state_dict_shapes(WorldModel(cfg))
     got = {k: tuple(v.shape) for k, v in sd.items() if k not in LARC_ONLY_KEYS}
-    problems = _compare_shapes(expected, got)
+    problems = compare_shapes(expected, got)
     if problems:
         hint = ""
         if cfg != WorldModelConfig.paper():
@@ -303,19 +304,3 @@ def import_lewm_checkpoint(source: str | os.PathLike, demo_path: str | os.PathLi
     }
     save_world_model(model.eval(), out_path, meta)
     return meta
-
-
-def _compare_shapes(expected: Mapping[str, tuple[int, ...]],
-                    got: Mapping[str, tuple[int, ...]], limit: int = 10) -> str:
-    """Human-readable list of missing / unexpected / mis-shaped keys ('' when they agree)."""
-    missing = [k for k in expected if k not in got]
-    unexpected = [k for k in got if k not in expected]
-    shapes = [f"{k}: expected {list(expected[k])}, got {list(got[k])}"
-              for k in expected if k in got and tuple(got[k]) != tuple(expected[k])]
-    parts = []
-    for name, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                        ("mis-shaped", shapes)):
-        if items:
-            more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-            parts.append(f"{name} ({len(items)}): {items[:limit]}{more}")
-    return "; ".join(parts)

@@ -5,8 +5,7 @@ rule link_artifacts:
         manifest=paths.MANIFEST,
         linked=linked_targets(),
     params:
-        artifacts_dir=config["artifacts"].get("dir"),
-        model=config["world_model"]["model"],
+        settings=settings.link_artifacts(config),
     log:
         "logs/link_artifacts.log",
     conda:
@@ -26,7 +25,7 @@ if "world_model" in LINKED:
         output:
             ckpt=IMPORTED_WORLD_MODEL,
         params:
-            model=config["world_model"]["model"],
+            settings=settings.import_world_model(config),
         threads: 1
         resources:
             mem_mb=4000,

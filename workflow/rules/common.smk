@@ -5,11 +5,10 @@ from pathlib import Path
 from snakemake.resources import Resource
 from snakemake.utils import validate
 
-from larc_core import paths
+from larc_core import paths, settings
 from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
 from larc_core.config import check_config
-from larc_core.methods import METHODS
-from larc_core.planning import planner_settings
+from larc_core.methods import METHODS, STAGES, stages_needed
 from larc_core.world_model.health import MLP_PROBE_STEPS
 
 
@@ -51,8 +50,9 @@ PLANNER_METHODS = [m for m in EVAL_METHODS if METHODS[m].planned]
 GAP_METHODS = [m for m in ("larc_idm", "larc_chunk") if m in TRAINED_METHODS]
 RUN_STATE_CEILING = bool(GAP_METHODS and config["state_ceiling"]["stages"])
 RUN_WM_VIEWS = "larc_chunk" in TRAINED_METHODS
-# CEM settings per planner row, validated at parse time (a bad value fails before any job).
-PLANNER_SETTINGS = {m: planner_settings(config.get("planner"), m) for m in PLANNER_METHODS}
+# Every evaluated method's settings, computed (and the CEM rows' validated) at parse time: a
+# bad value fails before any job runs.
+EVAL_SETTINGS = {m: settings.evaluate(config, m) for m in EVAL_METHODS}
 GPU = 0 if config["device"] == "cpu" else 1
 
 
@@ -80,12 +80,23 @@ def linked_targets():
     return [link_target(k, src) for k, src in LINKED.items()]
 
 
+def stage_linked(stage):
+    """True when a published checkpoint replaces the stage's training (LARC-Chunk's)."""
+    return stage == "chunk" and "chunk_backbone" in LINKED
+
+
 def policy_dir(stage, seed):
     """Checkpoint folder of one stage and seed. A linked published Chunk checkpoint is a single
     model: every seed evaluates it and fine-tunes WM-FT from it."""
-    if stage == "chunk" and "chunk_backbone" in LINKED:
+    if stage_linked(stage):
         return str(Path(ARTIFACTS["chunk_backbone"].target).parent)
     return paths.policy_dir(stage, seed)
+
+
+def policy_files(stage, seed):
+    """The checkpoint files of one stage and seed (those a consumer reads)."""
+    folder = policy_dir(stage, seed)
+    return {"backbone": f"{folder}/shared_policy_backbone.pt", "stats": f"{folder}/action_stats.pt"}
 
 
 def eval_inputs(wildcards):
@@ -97,10 +108,8 @@ def eval_inputs(wildcards):
     if method.planned:
         inputs["world_model"] = world_model_path()
     if method.learned:
-        folder = policy_dir(method.stage, wildcards.seed)
         inputs["world_model"] = world_model_path()
-        inputs["backbone"] = f"{folder}/shared_policy_backbone.pt"
-        inputs["stats"] = f"{folder}/action_stats.pt"
+        inputs.update(policy_files(method.stage.name, wildcards.seed))
     return inputs
 
 
@@ -124,33 +133,15 @@ def latency_inputs(wildcards):
         "evals": eval_files(),
     }
     for m in TRAINED_METHODS:
-        folder = policy_dir(METHODS[m].stage, SEEDS[0])
-        inputs[f"backbone_{m}"] = f"{folder}/shared_policy_backbone.pt"
-        inputs[f"stats_{m}"] = f"{folder}/action_stats.pt"
+        files = policy_files(METHODS[m].stage.name, SEEDS[0])
+        inputs[f"backbone_{m}"], inputs[f"stats_{m}"] = files["backbone"], files["stats"]
     return inputs
 
 
-def policy_params(stage):
-    """The policy settings one training stage depends on (so editing one stage's settings
-    reruns that stage and its downstream only). WM-FT also depends on the Chunk settings."""
-    p = config["policy"]
-    out = {k: p[k] for k in ("goal_offset_min", "goal_offset_max", "train")}
-    if stage == "wm_ft":
-        out.update(chunk=p["chunk"], wm_ft=p["wm_ft"])
-    else:
-        out[stage] = p[stage]
-    return out
-
-
 # Training stages this config runs: those whose checkpoints an evaluated method reads, and the
-# LARC-Chunk stage WM-FT starts from (a linked published Chunk checkpoint replaces that stage).
-# A stage no evaluated method needs is never trained, plotted or benchmarked.
-_NEEDED_STAGES = {METHODS[m].stage for m in TRAINED_METHODS}
-_NEEDED_STAGES |= {"chunk"} if "wm_ft" in _NEEDED_STAGES else set()
-TRAINED_STAGES = [
-    stage for stage in paths.POLICY_DIRS
-    if stage in _NEEDED_STAGES and not (stage == "chunk" and "chunk_backbone" in LINKED)
-]
+# stages they fine-tune from (a linked published Chunk checkpoint replaces that stage). A stage
+# no evaluated method needs is never trained, plotted or benchmarked.
+TRAINED_STAGES = [s for s in stages_needed(EVAL_METHODS) if not stage_linked(s)]
 
 # Training logs that get a curves figure (one figure per stage, one line per seed): the world
 # model (when this workflow trains it) and every policy stage it trains.
@@ -169,27 +160,31 @@ def training_curve_files():
     return expand(paths.TRAIN_CURVES, name=list(TRAIN_LOGS))
 
 
-def benchmark_files():
-    """Benchmark files of the heavy jobs this workflow runs (linked artifacts run nothing)."""
-    files = [f"results/benchmarks/{rule}.tsv" for rule in ("collect_demos",) if "data" not in LINKED]
-    if "world_model" not in LINKED:
-        files.append("results/benchmarks/train_world_model.tsv")
-    if "latents" not in LINKED:
-        files.append("results/benchmarks/cache_latents.tsv")
-    files += expand("results/benchmarks/train_{stage}_seed{seed}.tsv", stage=TRAINED_STAGES,
-                    seed=SEEDS)
-    files.append("results/benchmarks/world_model_health.tsv")
-    files += ["results/benchmarks/state_ceiling.tsv"] if RUN_STATE_CEILING else []
-    files += ["results/benchmarks/world_model_views.tsv"] if RUN_WM_VIEWS else []
-    files += expand(
-        "results/benchmarks/eval_{method}_seed{seed}_h{offset}.tsv",
-        method=TRAINED_METHODS, seed=SEEDS, offset=EVAL_OFFSETS,
-    )
-    files += expand(
-        "results/benchmarks/eval_{method}_h{offset}.tsv", method=REFERENCE_METHODS + PLANNER_METHODS,
-        offset=EVAL_OFFSETS,
-    )
+def benchmark_rules():
+    """Benchmark file -> the rule that writes it, for every heavy job this workflow runs
+    (linked artifacts run nothing): rule runtime names each job's real rule from it."""
+    files = {f"results/benchmarks/{rule}.tsv": rule for rule, artifact in (
+        ("collect_demos", "data"), ("train_world_model", "world_model"),
+        ("cache_latents", "latents")) if artifact not in LINKED}
+    for stage in TRAINED_STAGES:
+        files.update({f"results/benchmarks/{STAGES[stage].rule}_seed{s}.tsv": STAGES[stage].rule
+                      for s in SEEDS})
+    files["results/benchmarks/world_model_health.tsv"] = "world_model_health"
+    if RUN_STATE_CEILING:
+        files["results/benchmarks/state_ceiling.tsv"] = "state_ceiling"
+    if RUN_WM_VIEWS:
+        files["results/benchmarks/world_model_views.tsv"] = "world_model_views"
+    for m in EVAL_METHODS:
+        for o in EVAL_OFFSETS:
+            for s in SEEDS if METHODS[m].learned else [None]:
+                name = f"eval_{m}_h{o}" if s is None else f"eval_{m}_seed{s}_h{o}"
+                files[f"results/benchmarks/{name}.tsv"] = METHODS[m].eval_rule
     return files
+
+
+def benchmark_files():
+    """Benchmark files of the heavy jobs this workflow runs."""
+    return list(benchmark_rules())
 
 
 def health_inputs(wildcards):
@@ -211,25 +206,25 @@ def performance_settings():
     """The work settings rule performance computes the jobs' floors from (see
     larc_core/reporting/performance.py: FloorModel)."""
     policy, planner = config["policy"], config.get("planner") or {}
-    train_steps = int(policy["train"]["steps"])
     return {
         "wm_steps": int(config["world_model"]["train"]["steps"]),
-        "policy_steps": {"idm": train_steps, "chunk": train_steps, "gc_idm": train_steps,
-                         "state": train_steps, "wm_ft": int(policy["wm_ft"]["steps"])},
+        "policy_steps": {
+            **{name: int(policy[stage.train_block]["steps"]) for name, stage in STAGES.items()},
+            "state": int(policy["train"]["steps"]),
+        },
         "threads": {"collect_demos": MULTI_THREADS},
         "frameskip": int(config["world_model"]["model"]["frameskip"]),
         "eval_latency": int(config["eval"]["latency_warmup"]) + int(config["eval"]["latency_calls"]),
-        "planner_latency": int(planner.get("latency_warmup", 1)) + int(planner.get("latency_calls", 5)),
+        "planner_latency": int(planner.get("latency_warmup", 0)) + int(planner.get("latency_calls", 0)),
         "state_ceiling_stages": list(config["state_ceiling"]["stages"]) if RUN_STATE_CEILING else [],
         "views_steps": int(config["views"]["steps"]),
         "probe_steps": MLP_PROBE_STEPS,
         "latency": {
-            # rule latency's counts (stages.latency's defaults where the config has none)
-            **{k: int((config.get("latency") or {}).get(k, d)) for k, d in
-               (("warmup", 50), ("calls", 1000), ("plan_warmup", 2), ("plan_calls", 20))},
+            # rule latency's counts
+            **{k: int(v) for k, v in config["latency"].items()},
             "policies": len(TRAINED_METHODS),
             "planner_steps_per_decision": [
-                int(PLANNER_SETTINGS[m]["receding"]) * int(config["world_model"]["model"]["frameskip"])
+                int(EVAL_SETTINGS[m]["planner"]["receding"]) * int(config["world_model"]["model"]["frameskip"])
                 for m in PLANNER_METHODS
             ],
         },
@@ -246,8 +241,7 @@ def video_inputs(wildcards):
     for m in EVAL_METHODS:
         method = METHODS[m]
         if method.learned:
-            folder = policy_dir(method.stage, seed)
-            inputs[f"backbone_{m}"] = f"{folder}/shared_policy_backbone.pt"
-            inputs[f"stats_{m}"] = f"{folder}/action_stats.pt"
+            files = policy_files(method.stage.name, seed)
+            inputs[f"backbone_{m}"], inputs[f"stats_{m}"] = files["backbone"], files["stats"]
         inputs[f"eval_{m}"] = paths.eval_path(m, offset, seed if method.learned else None)
     return inputs

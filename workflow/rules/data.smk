@@ -5,7 +5,7 @@ if "data" not in LINKED:
         output:
             h5=paths.DEMOS,
         params:
-            data=config["data"],
+            settings=settings.collect_demos(config),
         # The serial start of every run (data -> world model -> latents): before any side job.
         priority: 20
         threads: MULTI_THREADS

@@ -5,8 +5,7 @@ rule eval_pairs:
     output:
         pairs=paths.PAIRS,
     params:
-        n_episodes=config["eval"]["n_episodes"],
-        seed=config["eval"]["seed"],
+        settings=settings.eval_pairs(config),
     log:
         "logs/eval_pairs_h{offset}.log",
     conda:
@@ -15,13 +14,10 @@ rule eval_pairs:
         "../scripts/eval_pairs.py"
 
 
-# Evaluation settings a result depends on (changing one reruns evaluation and the table only).
-EVAL_PARAMS = dict(
-    execute_chunk_size=config["eval"]["execute_chunk_size"],
-    latency_warmup=config["eval"].get("latency_warmup", 20),
-    latency_calls=config["eval"].get("latency_calls", 200),
-    device=config["device"],
-)
+# The three evaluation rules share one script: rule `eval` runs a trained method with one
+# training seed's checkpoint, `eval_planner` a CEM row and `eval_reference` a sanity row (no
+# seeds). Each reads the method's settings (larc_core/settings.py: evaluate), so editing one
+# reruns the evaluations it changes and the table only.
 
 
 rule eval:
@@ -31,7 +27,7 @@ rule eval:
     output:
         result=paths.EVAL,
     params:
-        **EVAL_PARAMS,
+        settings=lambda wc: EVAL_SETTINGS[wc.method],
         seed=lambda wc: int(wc.seed),
     # Worker processes the episodes are spread over (one torch thread each; same records).
     threads: EVAL_THREADS
@@ -42,7 +38,7 @@ rule eval:
     benchmark:
         "results/benchmarks/eval_{method}_seed{seed}_h{offset}.tsv"
     wildcard_constraints:
-        method="|".join(m for m in METHODS if METHODS[m].learned),
+        method="|".join(m for m in METHODS if METHODS[m].eval_rule == "eval"),
     conda:
         "../../environment.yml"
     script:
@@ -56,7 +52,7 @@ rule eval_reference:
     output:
         result=paths.EVAL_REFERENCE,
     params:
-        **EVAL_PARAMS,
+        settings=lambda wc: EVAL_SETTINGS[wc.method],
         seed=None,
     threads: 1
     resources:
@@ -66,7 +62,7 @@ rule eval_reference:
     benchmark:
         "results/benchmarks/eval_{method}_h{offset}.tsv"
     wildcard_constraints:
-        method="|".join(m for m in METHODS if not (METHODS[m].learned or METHODS[m].planned)),
+        method="|".join(m for m in METHODS if METHODS[m].eval_rule == "eval_reference"),
     conda:
         "../../environment.yml"
     script:
@@ -81,12 +77,7 @@ rule eval_planner:
     output:
         result=paths.EVAL_REFERENCE,
     params:
-        planner=lambda wc: PLANNER_SETTINGS[wc.method],
-        latency_warmup=config.get("planner", {}).get("latency_warmup", 1),
-        latency_calls=config.get("planner", {}).get("latency_calls", 5),
-        eval_seed=config["eval"]["seed"],
-        n_pairs=config.get("planner", {}).get("n_pairs"),
-        device=config["device"],
+        settings=lambda wc: EVAL_SETTINGS[wc.method],
         seed=None,
     # Worker processes the episodes are spread over (one torch thread each; same records).
     threads: PLANNER_THREADS
@@ -97,7 +88,7 @@ rule eval_planner:
     benchmark:
         "results/benchmarks/eval_{method}_h{offset}.tsv"
     wildcard_constraints:
-        method="|".join(m for m in METHODS if METHODS[m].planned),
+        method="|".join(m for m in METHODS if METHODS[m].eval_rule == "eval_planner"),
     conda:
         "../../environment.yml"
     script:
@@ -113,9 +104,7 @@ rule state_ceiling:
     output:
         json=paths.STATE_CEILING,
     params:
-        policy=config["policy"],
-        stages=config["state_ceiling"]["stages"],
-        seed=config["state_ceiling"]["seed"],
+        settings=settings.state_ceiling(config),
     threads: 1
     resources:
         mem_mb=2000,

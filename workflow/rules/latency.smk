@@ -11,10 +11,7 @@ rule latency:
         json=paths.LATENCY_JSON,
         png=report(paths.LATENCY_FIG, caption="../report/latency.rst", category="Runtime"),
     params:
-        latency=config.get("latency", {}),
-        planner=PLANNER_SETTINGS,
-        execute_chunk_size=config["eval"]["execute_chunk_size"],
-        device=config["device"],
+        settings=settings.latency(config),
     # The whole machine, so no other job runs beside the timings (they feed the table's
     # latency column); the timing process itself uses one torch thread.
     threads: MACHINE_CORES

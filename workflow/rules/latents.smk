@@ -8,8 +8,7 @@ if "latents" not in LINKED:
         output:
             latents=paths.LATENTS,
         params:
-            batch_size=config["world_model"]["train"].get("cache_batch_size", 256),
-            device=config["device"],
+            settings=settings.cache_latents(config),
         # The serial start of every run (data -> world model -> latents): before any side job.
         priority: 20
         threads: MULTI_THREADS
@@ -36,7 +35,7 @@ rule world_model_health:
         json=paths.WM_HEALTH_JSON,
         png=report(paths.WM_HEALTH_FIG, caption="../report/world_model.rst", category="World model"),
     params:
-        seed=config["seed"],
+        settings=settings.world_model_health(config),
     threads: 1
     resources:
         mem_mb=4000,
@@ -71,8 +70,7 @@ rule world_model_views:
                      category="World model"),
         json=paths.WM_VIEWS["json"],
     params:
-        views=config["views"],
-        seed=config["seed"],
+        settings=settings.world_model_views(config),
     threads: MULTI_THREADS
     resources:
         mem_mb=8000,  # every frame in memory (1,500 episodes at 64 px: about 2.7 GB)

@@ -1,117 +1,46 @@
-# Policy training on the latent cache, once per seed of `seeds` (checkpoints in
-# <stage dir>/seed{seed}/). The rules share one script; the stage is a param.
+# Policy training on the latent cache: one rule `train_<stage>` per training stage of the method
+# registry (larc_core/methods.py), trained once per seed of `seeds` into
+# <stage checkpoints>/seed{seed}/. A fine-tuning stage (WM-FT) also reads the same seed's
+# checkpoint of the stage it starts from. A linked published Chunk checkpoint replaces that
+# stage's rule.
 # One thread per training job: the policies are small MLPs that gain little from a second
 # thread, and several multi-threaded jobs on few cores (`--cores 8` on a 2-core machine) made
 # torch's worker threads spin against each other (measured: 1.4-2 s per step instead of 28 ms).
 POLICY_INPUT = dict(h5=paths.DEMOS, latents=paths.LATENTS, world_model=world_model_path())
 
 
-rule train_idm:
-    """LARC-IDM: one action from (z_t, z_goal)."""
-    input:
-        **POLICY_INPUT,
-    output:
-        backbone=f"{paths.POLICY_DIRS['idm']}/seed{{seed}}/shared_policy_backbone.pt",
-        stats=f"{paths.POLICY_DIRS['idm']}/seed{{seed}}/action_stats.pt",
-        train_log=f"{paths.POLICY_DIRS['idm']}/seed{{seed}}/train_log.jsonl",
-    params:
-        stage="idm",
-        policy=policy_params("idm"),
-        seed=lambda wc: int(wc.seed),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        gpu=GPU,
-    log:
-        "logs/train_idm/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_idm_seed{seed}.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/train_policy.py"
+for _stage in STAGES.values():
+    if stage_linked(_stage.name):
+        continue
+    _init = {}
+    if _stage.init_from:
+        _files = policy_files(_stage.init_from, "{seed}")
+        _init = {"init": _files["backbone"], "init_stats": _files["stats"]}
 
-
-if "chunk_backbone" not in LINKED:
-
-    rule train_chunk:
-        """LARC-Chunk: an action chunk from (z_t, z_goal)."""
+    rule:
+        name:
+            _stage.rule
         input:
             **POLICY_INPUT,
+            **_init,
         output:
-            backbone=f"{paths.POLICY_DIRS['chunk']}/seed{{seed}}/shared_policy_backbone.pt",
-            stats=f"{paths.POLICY_DIRS['chunk']}/seed{{seed}}/action_stats.pt",
-            train_log=f"{paths.POLICY_DIRS['chunk']}/seed{{seed}}/train_log.jsonl",
+            backbone=f"{_stage.checkpoints}/seed{{seed}}/shared_policy_backbone.pt",
+            stats=f"{_stage.checkpoints}/seed{{seed}}/action_stats.pt",
+            train_log=f"{_stage.checkpoints}/seed{{seed}}/train_log.jsonl",
         params:
-            stage="chunk",
-            policy=policy_params("chunk"),
+            settings=settings.train_policy(config, _stage.name),
             seed=lambda wc: int(wc.seed),
-        # On the critical path (Chunk -> WM-FT -> their evaluations): first among the trainings.
-        priority: 10
+        # The Chunk -> WM-FT chain is on the critical path: first among the trainings.
+        priority: _stage.priority
         threads: 1
         resources:
             mem_mb=4000,
             gpu=GPU,
         log:
-            "logs/train_chunk/seed{seed}.log",
+            f"logs/{_stage.rule}/seed{{seed}}.log",
         benchmark:
-            "results/benchmarks/train_chunk_seed{seed}.tsv"
+            f"results/benchmarks/{_stage.rule}_seed{{seed}}.tsv"
         conda:
             "../../environment.yml"
         script:
             "../scripts/train_policy.py"
-
-
-rule train_wm_ft:
-    """LARC-Chunk + WM-FT: fine-tune the chunk policy through the frozen predictor."""
-    input:
-        **POLICY_INPUT,
-        init=lambda wc: f"{policy_dir('chunk', wc.seed)}/shared_policy_backbone.pt",
-        init_stats=lambda wc: f"{policy_dir('chunk', wc.seed)}/action_stats.pt",
-    output:
-        backbone=f"{paths.POLICY_DIRS['wm_ft']}/seed{{seed}}/shared_policy_backbone.pt",
-        stats=f"{paths.POLICY_DIRS['wm_ft']}/seed{{seed}}/action_stats.pt",
-        train_log=f"{paths.POLICY_DIRS['wm_ft']}/seed{{seed}}/train_log.jsonl",
-    params:
-        stage="wm_ft",
-        policy=policy_params("wm_ft"),
-        seed=lambda wc: int(wc.seed),
-    priority: 10
-    threads: 1
-    resources:
-        mem_mb=4000,
-        gpu=GPU,
-    log:
-        "logs/train_wm_ft/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_wm_ft_seed{seed}.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/train_policy.py"
-
-
-rule train_gc_idm:
-    """GC-IDM baseline: one action from (z_t, z_goal) and the steps left to the goal."""
-    input:
-        **POLICY_INPUT,
-    output:
-        backbone=f"{paths.POLICY_DIRS['gc_idm']}/seed{{seed}}/shared_policy_backbone.pt",
-        stats=f"{paths.POLICY_DIRS['gc_idm']}/seed{{seed}}/action_stats.pt",
-        train_log=f"{paths.POLICY_DIRS['gc_idm']}/seed{{seed}}/train_log.jsonl",
-    params:
-        stage="gc_idm",
-        policy=policy_params("gc_idm"),
-        seed=lambda wc: int(wc.seed),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        gpu=GPU,
-    log:
-        "logs/train_gc_idm/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_gc_idm_seed{seed}.tsv"
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/train_policy.py"

@@ -60,6 +60,8 @@ rule runtime:
         benchmarks=benchmark_files(),
     output:
         md=report(paths.RUNTIME, caption="../report/runtime.rst", category="Runtime"),
+    params:
+        rules=benchmark_rules(),
     log:
         "logs/runtime.log",
     conda:
@@ -80,6 +82,8 @@ rule rollout_videos:
             category="Results",
         ),
         json=paths.ROLLOUT_VIDEOS_JSON,
+    params:
+        settings=settings.controllers(config),
     threads: 1
     resources:
         mem_mb=3000,

@@ -8,9 +8,7 @@ if "world_model" not in LINKED:
             ckpt=paths.WORLD_MODEL,
             train_log="checkpoints/world_model/train_log.jsonl",
         params:
-            world_model=config["world_model"],
-            seed=config["seed"],
-            device=config["device"],
+            settings=settings.train_world_model(config),
         # The serial start of every run (data -> world model -> latents): before any side job.
         priority: 20
         threads: MULTI_THREADS

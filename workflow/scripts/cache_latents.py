@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.cache_latents(sm.config, sm.input.h5, sm.input.world_model, sm.output.latents, sm.threads)
+    stages.cache_latents(sm.params.settings, sm.input.h5, sm.input.world_model, sm.output.latents, sm.threads)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.

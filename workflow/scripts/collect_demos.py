@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.collect_demos(sm.config, sm.output.h5, threads=sm.threads)
+    stages.collect_demos(sm.params.settings, sm.output.h5, threads=sm.threads)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.

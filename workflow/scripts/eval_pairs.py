@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.eval_pairs(sm.config, int(sm.wildcards.offset), sm.input.h5, sm.output.pairs)
+    stages.eval_pairs(sm.params.settings, int(sm.wildcards.offset), sm.input.h5, sm.output.pairs)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.

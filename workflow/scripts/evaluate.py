@@ -10,8 +10,7 @@ def main(sm) -> None:
     setup_rule_logging(sm.log[0])
     backbone = sm.input.get("backbone")
     stages.evaluate(
-        sm.config,
-        sm.wildcards.method,
+        sm.params.settings,
         int(sm.wildcards.offset),
         demos=sm.input.h5,
         world_model=sm.input.get("world_model"),

@@ -14,8 +14,8 @@ def main(sm) -> None:
         if key.startswith("backbone_")
     }
     stages.latency(
-        sm.config, demos=sm.input.h5, world_model=sm.input.world_model, pairs=sm.input.pairs,
-        eval_files=list(sm.input.evals), checkpoint_dirs=checkpoint_dirs, out_md=sm.output.md,
+        sm.params.settings, list(sm.input.evals), demos=sm.input.h5,
+        world_model=sm.input.world_model, pairs=sm.input.pairs, checkpoint_dirs=checkpoint_dirs, out_md=sm.output.md,
         out_json=sm.output.json, figure=sm.output.png,
     )
 

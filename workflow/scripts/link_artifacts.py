@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.link_artifacts(sm.config, sm.output.manifest)
+    stages.link_artifacts(sm.params.settings, sm.output.manifest)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.

@@ -13,7 +13,7 @@ def main(sm) -> None:
                        for k, v in inputs.items() if k.startswith("backbone_")}
     eval_files = {k.removeprefix("eval_"): v for k, v in inputs.items() if k.startswith("eval_")}
     gifs = {Path(g).stem: g for g in sm.output.gifs}
-    stages.rollout_videos(sm.config, sm.input.h5, sm.input.world_model, sm.input.pairs,
+    stages.rollout_videos(sm.params.settings, sm.input.h5, sm.input.world_model, sm.input.pairs,
                           eval_files, checkpoint_dirs, gifs, sm.output.json)
 
 

@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.runtime(list(sm.input.benchmarks), sm.output.md)
+    stages.runtime(list(sm.input.benchmarks), sm.output.md, rules=sm.params.rules)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.

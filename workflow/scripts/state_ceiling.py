@@ -6,8 +6,8 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.state_ceiling(sm.input.h5, list(sm.input.pairs), sm.output.json, sm.params.policy,
-                         list(sm.params.stages), sm.params.seed, threads=sm.threads)
+    stages.state_ceiling(sm.params.settings, sm.input.h5, list(sm.input.pairs), sm.output.json,
+                         threads=sm.threads)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.

@@ -6,7 +6,7 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
-    stages.table(sm.config, list(sm.input.evals), sm.output.md, sm.output.csv, sm.input.figure,
+    stages.table(list(sm.input.evals), sm.output.md, sm.output.csv, sm.input.figure,
                  latency_json=sm.input.latency)
 
 

@@ -1,4 +1,4 @@
-"""Snakemake script for rules train_idm, train_chunk and train_wm_ft."""
+"""Snakemake script for the training rules train_<stage> (workflow/rules/policies.smk)."""
 
 from pathlib import Path
 
@@ -8,15 +8,15 @@ from larc_core.logs import setup_rule_logging
 
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
+    init = sm.input.get("init")
     stages.train_policy(
-        sm.config,
-        sm.params.stage,
+        sm.params.settings,
+        sm.params.seed,
         demos=sm.input.h5,
         latents=sm.input.latents,
         world_model=sm.input.world_model,
         out_dir=str(Path(sm.output.backbone).parent),
-        init_dir=str(Path(sm.input.init).parent) if sm.params.stage == "wm_ft" else None,
-        seed=sm.params.seed,
+        init_dir=str(Path(init).parent) if init else None,
         threads=sm.threads,
     )
 

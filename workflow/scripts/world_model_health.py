@@ -7,7 +7,7 @@ from larc_core.logs import setup_rule_logging
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
     stages.world_model_health(
-        sm.config, sm.input.h5, sm.input.world_model, sm.input.latents,
+        sm.params.settings, sm.input.h5, sm.input.world_model, sm.input.latents,
         sm.output.md, sm.output.json, sm.output.png,
         gap_evals=list(sm.input.get("gap_evals", [])),
         state_ceiling=sm.input.get("state_ceiling"),

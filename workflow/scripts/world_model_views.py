@@ -7,9 +7,9 @@ from larc_core.logs import setup_rule_logging
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
     stages.world_model_views(
-        sm.input.h5, sm.input.world_model, sm.input.latents, sm.input.backbone, sm.input.stats,
-        sm.input.pairs, {k: sm.output[k] for k in paths.WM_VIEWS}, sm.params.views,
-        sm.params.seed, threads=sm.threads,
+        sm.params.settings, sm.input.h5, sm.input.world_model, sm.input.latents,
+        sm.input.backbone, sm.input.stats, sm.input.pairs,
+        {k: sm.output[k] for k in paths.WM_VIEWS}, threads=sm.threads,
     )
 
 

@@ -1,4 +1,7 @@
 from larc_core.policies.idm.config import IDMConfig
 from larc_core.policies.idm.model import IDMPolicy
 
-__all__ = ["IDMConfig", "IDMPolicy"]
+POLICY = IDMPolicy
+"""The class the registry builds for backbone ``idm`` (``larc_core.policies.policy_class``)."""
+
+__all__ = ["POLICY", "IDMConfig", "IDMPolicy"]

@@ -1,0 +1,56 @@
+"""``dvc.yaml``: written from the method registry, so every trained stage is versioned.
+
+DVC versions and shares the large artifacts; Snakemake is the one executor, so every DVC stage
+is frozen and only records which outputs exist (``dvc commit``, ``dvc push`` / ``dvc pull``).
+``larc dvc-yaml`` rewrites the file; ``tests/test_registry.py`` checks that the committed one is
+what the registry gives.
+"""
+
+from __future__ import annotations
+
+from larc_core import paths
+from larc_core.methods import STAGES
+
+HEADER = """\
+# Written by `larc dvc-yaml` from the method registry (larc_core/methods.py): edit the registry
+# or larc_core/dvc_stages.py, not this file.
+# DVC versions and shares the large artifacts; Snakemake is the only executor.
+# Every stage is frozen, so `dvc repro` never runs a step. After `snakemake`, run
+# `dvc commit -f` to record the outputs in dvc.lock, `dvc push` to share them; on another
+# machine `dvc pull` restores them and `snakemake --touch --cores 1 results/table.md` marks them
+# up to date (DVC does not keep file times). Each path is tracked once, here (no .dvc files),
+# and the small reports (results/*.md, figures) stay in git. Each `cmd` names the Snakemake
+# target that builds the stage's outputs (the default three seeds), for reference.
+stages:
+"""
+
+WORLD_MODEL_DIR = paths.WORLD_MODEL.rsplit("/", 1)[0]
+
+
+def _stage(name: str, targets: list[str], deps: list[str], outs: list[str],
+           comments: dict[str, str] | None = None) -> str:
+    lines = [f"  {name}:", f"    cmd: snakemake --cores 2 {' '.join(targets)}", "    frozen: true",
+             "    deps:"]
+    lines += [f"      - {d}" + (f"  # {comments[d]}" if comments and d in comments else "")
+              for d in deps]
+    lines += ["    outs:"] + [f"      - {o}" for o in outs]
+    return "\n".join(lines) + "\n"
+
+
+def dvc_yaml(seeds: list[int] | tuple[int, ...] = (0, 1, 2)) -> str:
+    """The text of ``dvc.yaml`` for training seeds ``seeds``: data, world model, latents, one
+    stage per registered training stage, and the evaluations."""
+    text = HEADER
+    text += _stage("collect_demos", [paths.DEMOS], ["config/config.yaml"], [paths.DEMOS])
+    text += _stage("train_world_model", [paths.WORLD_MODEL], [paths.DEMOS], [WORLD_MODEL_DIR])
+    text += _stage("cache_latents", [paths.LATENTS], [paths.DEMOS, WORLD_MODEL_DIR],
+                   [paths.LATENTS])
+    for stage in STAGES.values():
+        deps = ([STAGES[stage.init_from].checkpoints, WORLD_MODEL_DIR] if stage.init_from
+                else [paths.LATENTS])
+        targets = [f"{stage.checkpoint_dir(s)}/shared_policy_backbone.pt" for s in seeds]
+        text += _stage(stage.rule, targets, deps, [stage.checkpoints])
+    deps = [s.checkpoints for s in STAGES.values()] + [WORLD_MODEL_DIR]
+    text += _stage("evaluate", [paths.TABLE], deps, [paths.EVAL.split("/{", 1)[0]],
+                   comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
+    return text

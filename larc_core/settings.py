@@ -1,0 +1,130 @@
+"""What each stage reads from the config: one function per stage, used by both callers.
+
+The contract between the rules and the stages: a Snakemake rule passes
+``params: settings=settings.<stage>(config, ...)`` and its script hands ``sm.params.settings``
+to :mod:`larc_core.stages`; ``larc <stage>`` hands the same dict computed from its config file.
+So the settings a stage reads are exactly its rule's params (editing any of them reruns the
+rule, editing anything else does not), and no stage reads the config itself. Defaults live once,
+in ``workflow/schemas/config.schema.yaml``: the config reaching these functions has been
+validated with its defaults filled in (:func:`larc_core.config.validate_config`, Snakemake's
+``validate``), so they index keys instead of guessing defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from larc_core.methods import get_method, get_stage
+from larc_core.planning import planner_settings
+
+
+def link_artifacts(config: dict) -> dict[str, Any]:
+    """Rule link_artifacts: the published-artifact folder and the model it must match."""
+    return {"dir": config["artifacts"].get("dir"), "model": config["world_model"]["model"]}
+
+
+def import_world_model(config: dict) -> dict[str, Any]:
+    """Rule import_world_model: the model settings a LeWM checkpoint is checked against."""
+    return {"model": config["world_model"]["model"]}
+
+
+def collect_demos(config: dict) -> dict[str, Any]:
+    """Rule collect_demos: the ``data:`` block."""
+    return dict(config["data"])
+
+
+def train_world_model(config: dict) -> dict[str, Any]:
+    """Rule train_world_model: model and training settings, seed, device."""
+    wm = config["world_model"]
+    return {"model": wm["model"], "train": wm["train"], "seed": config["seed"],
+            "device": config["device"]}
+
+
+def cache_latents(config: dict) -> dict[str, Any]:
+    """Rule cache_latents: encoding batch size and device."""
+    return {"batch_size": config["world_model"]["train"]["cache_batch_size"],
+            "device": config["device"]}
+
+
+def train_policy(config: dict, stage: str) -> dict[str, Any]:
+    """Rule ``train_<stage>``: its backbone block (none for a fine-tuning stage, which keeps its
+    initial checkpoint's), its optimisation block, the hindsight goal range and the device."""
+    st, p = get_stage(stage), config["policy"]
+    train = dict(p[st.train_block])
+    # A fine-tuning block may leave the batch size to the shared training block.
+    train.setdefault("batch_size", p["train"]["batch_size"])
+    return {
+        "stage": stage,
+        "backbone": dict(p.get(st.backbone_block) or {}) if st.backbone_block else {},
+        "train": train,
+        "goal_offset_min": p["goal_offset_min"],
+        "goal_offset_max": p["goal_offset_max"],
+        "device": config["device"],
+    }
+
+
+def eval_pairs(config: dict) -> dict[str, Any]:
+    """Rule eval_pairs: how many pairs per offset, drawn with which seed."""
+    return {"n_episodes": config["eval"]["n_episodes"], "seed": config["eval"]["seed"]}
+
+
+def evaluate(config: dict, method: str) -> dict[str, Any]:
+    """Rules eval, eval_planner and eval_reference: one method's evaluation settings.
+
+    ``seed`` seeds the episodes of untrained rows (trained ones use their training seed): the
+    CEM rows draw their candidates from ``eval.seed``, the sanity rows use the global seed."""
+    m, e = get_method(method), config["eval"]
+    out: dict[str, Any] = {
+        "method": method,
+        "execute_chunk_size": e["execute_chunk_size"],
+        "latency_warmup": e["latency_warmup"],
+        "latency_calls": e["latency_calls"],
+        "planner": None,
+        "max_pairs": None,
+        "seed": config["seed"],
+        "device": config["device"],
+    }
+    if m.planned:
+        p = config["planner"]
+        out.update(planner=planner_settings(p, method), latency_warmup=p["latency_warmup"],
+                   latency_calls=p["latency_calls"], max_pairs=p["n_pairs"], seed=e["seed"])
+    return out
+
+
+def controllers(config: dict) -> dict[str, Any]:
+    """How every evaluated method decides (rules latency and rollout_videos): the methods, each
+    planner row's settings, the chunk execution, the seed of the CEM draws, the device, and the
+    default checkpoint seed and pairs offset of a run by hand."""
+    e = config["eval"]
+    methods = list(e["methods"])
+    return {
+        "methods": methods,
+        "planners": {m: planner_settings(config.get("planner"), m)
+                     for m in methods if get_method(m).planned},
+        "execute_chunk_size": e["execute_chunk_size"],
+        "seed": e["seed"],
+        "device": config["device"],
+        "first_seed": config["seeds"][0],
+        "first_offset": e["offsets"][0],
+    }
+
+
+def latency(config: dict) -> dict[str, Any]:
+    """Rule latency: the controllers and the ``latency:`` timing counts."""
+    return {**controllers(config), "counts": dict(config["latency"])}
+
+
+def world_model_health(config: dict) -> dict[str, Any]:
+    """Rule world_model_health: probe seed and device."""
+    return {"seed": config["seed"], "device": config["device"]}
+
+
+def state_ceiling(config: dict) -> dict[str, Any]:
+    """Rule state_ceiling: the policy settings, the stages trained on the true state, the seed."""
+    sc = config["state_ceiling"]
+    return {"policy": config["policy"], "stages": list(sc["stages"]), "seed": sc["seed"]}
+
+
+def world_model_views(config: dict) -> dict[str, Any]:
+    """Rule world_model_views: the ``views:`` block and the seed."""
+    return {"views": config["views"], "seed": config["seed"]}
