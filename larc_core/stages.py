@@ -290,13 +290,15 @@ def training_curves(name: str, train_logs: str | list[str], out: str) -> None:
 
 
 def runtime(benchmark_files: list[str], out_md: str = paths.RUNTIME,
-            rules: dict[str, str] | None = None) -> None:
+            rules: dict[str, str] | None = None,
+            metadata_dir: str | None = ".snakemake/metadata") -> None:
     """results/runtime.md from the benchmark files; ``rules`` maps each file to the rule that
     wrote it (rule runtime passes the workflow's own map; by hand the rule is inferred from the
-    file name with the method registry, :func:`larc_core.reporting.runtime.rule_for_job`)."""
+    file name with the method registry, :func:`larc_core.reporting.runtime.rule_for_job`); job
+    times from Snakemake's records in ``metadata_dir`` where they cover the job."""
     from larc_core.reporting.runtime import write_runtime
 
-    write_runtime(benchmark_files, out_md, rules=rules)
+    write_runtime(benchmark_files, out_md, rules=rules, metadata_dir=metadata_dir)
     log.info("wrote %s from %d benchmark files", out_md, len(benchmark_files))
 
 

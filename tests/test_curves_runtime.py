@@ -249,3 +249,31 @@ def test_real_snakemake_benchmark(tmp_path):
     raw = pd.read_csv(tsv, sep="\t")
     assert df.loc[0, "rule"] == "eval" and df.loc[0, "wall_s"] == raw["s"].mean()
     assert "| eval_h25 | eval |" in (tmp_path / "r.md").read_text()
+
+
+def test_elapsed_from_snakemake_records_not_file_times(tmp_path):
+    """A checkout or a DVC restore rewrites benchmark file times: the span comes from
+    Snakemake's job records where they cover the job, and says so."""
+    import base64
+    import os
+
+    a = _tsv(tmp_path / "train_world_model.tsv", [_bench_row(100.0, 10.0, 90.0)])
+    b = _tsv(tmp_path / "eval_noop_h25.tsv", [_bench_row(30.0, 10.0, 20.0)])
+    for f in (a, b):
+        os.utime(f, (2_000_000, 2_000_000))  # rewritten at once, as a checkout does
+    meta = tmp_path / "metadata"
+    meta.mkdir()
+    for out, log, start, end in (("wm.pt", "logs/train_world_model.log", 1_000_000, 1_000_100),
+                                 ("h25.json", "logs/eval/noop_h25.log", 1_000_470, 1_000_500)):
+        rec = {"rule": "r", "input": [], "log": [log], "starttime": start, "endtime": end,
+               "job_hash": start, "incomplete": False}
+        (meta / base64.urlsafe_b64encode(out.encode()).decode()).write_text(json.dumps(rec))
+    md = tmp_path / "runtime.md"
+    df = write_runtime([a, b], md, metadata_dir=meta)
+    assert set(df["times_from"]) == {"snakemake"} and elapsed_span(df) == pytest.approx(500.0)
+    assert "Elapsed: 500 s (0:08:20) from the first benchmarked job's start to the last one's end " \
+        "(Snakemake's job records)" in md.read_text()
+    assert df.set_index("job").loc["eval_noop_h25", "rule"] == "eval_reference"
+    df = write_runtime([a, b], md)  # no records: the file times (both 2_000_000 here)
+    assert set(df["times_from"]) == {"file"} and elapsed_span(df) == pytest.approx(100.0)
+    assert "no Snakemake job records" in md.read_text()

@@ -14,13 +14,8 @@ import pytest
 
 from larc_core.floors import median_seconds
 from larc_core.loadmon import alive, sample
-from larc_core.reporting.performance import (
-    FloorModel,
-    critical_path,
-    job_name_of_log,
-    load_samples,
-    snakemake_jobs,
-)
+from larc_core.reporting.jobs import job_name_of_log, snakemake_jobs
+from larc_core.reporting.performance import FloorModel, critical_path, load_samples
 from larc_core.reporting.table import apply_latency_report
 
 FLOORS = {

@@ -11,7 +11,6 @@ jobs that set it (critical path), and the load average sampled during the run.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import math
@@ -24,6 +23,7 @@ import numpy as np
 
 from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text
 from larc_core.methods import METHODS
+from larc_core.reporting.jobs import snakemake_jobs
 from larc_core.reporting.runtime import load_runtimes
 
 #: A stage at or below this ratio of wall time to floor spends its time on its work.
@@ -178,36 +178,6 @@ def load_samples(load_logs: list[str | Path], t0: float, t1: float) -> np.ndarra
     return np.array(sorted(rows)).reshape(-1, 4)
 
 
-def snakemake_jobs(metadata_dir: str | Path) -> list[dict[str, Any]]:
-    """The jobs recorded in Snakemake's metadata folder (``.snakemake/metadata``: one JSON
-    record per output file, named by its base64-encoded path, with the job's rule, inputs and
-    start / end time; the outputs of one job share its ``job_hash``). Incomplete and touched
-    records (no times) are left out."""
-    jobs: dict[tuple[int, float], dict[str, Any]] = {}
-    for f in sorted(Path(metadata_dir).iterdir()):
-        try:
-            rec = json.loads(f.read_text())
-            output = base64.urlsafe_b64decode(f.name.encode()).decode()
-        except (OSError, ValueError, UnicodeDecodeError):
-            continue
-        start, end = rec.get("starttime"), rec.get("endtime")
-        if rec.get("incomplete") or start is None or end is None:
-            continue
-        job = jobs.setdefault((rec.get("job_hash"), float(start)), {
-            "rule": rec.get("rule"), "start": float(start), "end": float(end),
-            "inputs": list(rec.get("input") or []), "logs": list(rec.get("log") or []),
-            "outputs": []})
-        job["outputs"].append(output)
-    return sorted(jobs.values(), key=lambda j: j["end"])
-
-
-def job_name_of_log(log: str) -> str:
-    """The benchmark name of the job that writes rule log ``log``: ``logs/eval/x.log`` ->
-    ``eval_x`` (the workflow names each heavy job's log and benchmark file alike)."""
-    rel = log.removeprefix("logs/").removesuffix(".log")
-    return rel.replace("/", "_")
-
-
 def critical_path(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The chain of jobs that set the elapsed time, as the run was scheduled: from the job that
     ended last, step back to what it waited for, until nothing ran before it. A job waited for
@@ -247,22 +217,17 @@ def performance(benchmarks: list[str | Path], floors_json: str | Path, settings:
     (from Snakemake's job records in ``metadata_dir``), load average during the run."""
     floors_doc = _read_json(floors_json)
     model = FloorModel(floors_doc["floors_s"], settings, eval_dir)
-    df = load_runtimes(benchmarks)
-    records = snakemake_jobs(metadata_dir) if metadata_dir is not None and \
-        Path(metadata_dir).is_dir() else []
-    # A job's start and end from Snakemake's records (its benchmark file is named like its log:
-    # logs/eval/x.log <-> eval_x.tsv); a benchmark file's time stamp is the fallback only, as a
-    # checkout, a stash or a DVC restore rewrites it.
-    times = {job_name_of_log(log): (j["start"], j["end"]) for j in records for log in j["logs"]}
+    # Each job's start and end from Snakemake's records where they cover it (see load_runtimes).
+    records = snakemake_jobs(metadata_dir) if metadata_dir is not None else []
+    df = load_runtimes(benchmarks, records=records)
     rows = []
     for r in df.itertuples():
         fl = model.floor(str(r.job))
-        start, end = times.get(str(r.job), (float(r.end_time - r.wall_s), float(r.end_time)))
         rows.append({
             "job": r.job, "wall_s": float(r.wall_s), "cpu_s": float(r.cpu_s),
             "floor_s": fl.seconds, "work": fl.work,
             "ratio": None if fl.seconds is None else float(r.wall_s) / fl.seconds,
-            "start": start, "end": end,
+            "start": float(r.start_time), "end": float(r.end_time),
         })
     t0 = min(r["start"] for r in rows)
     t1 = max(r["end"] for r in rows)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from larc_core.io import ArtifactError, atomic_write_text
+from larc_core.reporting.jobs import job_times, snakemake_jobs
 
 # Snakemake benchmark column -> report column; only ``s`` is required (others may be absent).
 COLUMN_MAP = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb", "max_vms": "max_vms_mb",
               "io_in": "io_in_mb", "io_out": "io_out_mb", "mean_load": "mean_load"}
 COLUMNS = ["job", "rule", "wall_s", "cpu_s", "max_rss_mb", "max_vms_mb", "io_in_mb",
-           "io_out_mb", "mean_load", "n_repeats", "end_time", "file"]
+           "io_out_mb", "mean_load", "n_repeats", "start_time", "end_time", "times_from", "file"]
 NA_VALUES = ["-"]  # in addition to pandas' defaults ("NA", "nan", "", ...)
 
 
@@ -93,20 +94,30 @@ def read_benchmark(path: str | Path) -> dict[str, float | int]:
 
 
 def load_runtimes(
-    benchmark_files: list[str | Path], rules: dict[str, str] | None = None
+    benchmark_files: list[str | Path], rules: dict[str, str] | None = None,
+    records: list[dict] | None = None,
 ) -> pd.DataFrame:
     """One row per benchmark file (job = file stem), sorted by wall time, longest first.
 
     ``rules`` maps a benchmark file to the rule that wrote it (the workflow knows it); files
-    not in it get :func:`rule_for_job`. ``end_time`` is the file's modification time (Snakemake
-    writes it as the job ends).
+    not in it get :func:`rule_for_job`. ``start_time`` / ``end_time`` come from Snakemake's job
+    records (``records``, :func:`larc_core.reporting.jobs.snakemake_jobs`) where they cover the
+    job (``times_from`` ``snakemake``), else from the file's modification time (Snakemake writes
+    it as the job ends) less the wall time (``times_from`` ``file``).
     """
+    times = job_times(records or [])
     rows = []
     for path in benchmark_files:
         job = Path(path).stem
         rule = (rules or {}).get(str(path)) or rule_for_job(job)
-        rows.append({"job": job, "rule": rule, **read_benchmark(path),
-                     "end_time": Path(path).stat().st_mtime, "file": str(path)})
+        bench = read_benchmark(path)
+        if job in times:
+            (start, end), source = times[job], "snakemake"
+        else:
+            end = Path(path).stat().st_mtime
+            start, source = end - bench["wall_s"], "file"
+        rows.append({"job": job, "rule": rule, **bench, "start_time": start, "end_time": end,
+                     "times_from": source, "file": str(path)})
     df = pd.DataFrame(rows, columns=COLUMNS)
     return df.sort_values(["wall_s", "job"], ascending=[False, True]).reset_index(drop=True)
 
@@ -128,12 +139,22 @@ def _cell(text: str) -> str:
 
 
 def elapsed_span(df: pd.DataFrame) -> float:
-    """Seconds from the earliest job start (end time minus wall time) to the latest job end."""
-    return float(df["end_time"].max() - (df["end_time"] - df["wall_s"]).min())
+    """Seconds from the earliest job start to the latest job end."""
+    return float(df["end_time"].max() - df["start_time"].min())
 
 
 def _hms(seconds: float) -> str:
     return str(datetime.timedelta(seconds=round(seconds)))
+
+
+def _times_source(df: pd.DataFrame) -> str:
+    if (df["times_from"] == "snakemake").all():
+        return "Snakemake's job records"
+    if (df["times_from"] == "file").all():
+        return ("benchmark file times minus wall times: no Snakemake job records, as after a "
+                "DVC restore, whose file times mean nothing")
+    n = int((df["times_from"] == "file").sum())
+    return f"Snakemake's job records; {n} jobs without one: benchmark file time minus wall time"
 
 
 def render_runtime(df: pd.DataFrame) -> str:
@@ -158,9 +179,9 @@ def render_runtime(df: pd.DataFrame) -> str:
         f"Sum of CPU times: {cpu:.2f} s ({_hms(cpu)}).",
         "",
         f"Elapsed: {span:.0f} s ({_hms(span)}) from the first benchmarked job's start to the last "
-        "one's end (benchmark file times minus wall times). For a run from scratch this is the "
-        "run's duration less the short unbenchmarked jobs (pairs, table, figures); after a "
-        "partial rerun or a DVC restore it spans old and new files and means little.",
+        f"one's end ({_times_source(df)}). For a run from scratch this is the run's duration "
+        "less the short unbenchmarked jobs (pairs, table, figures); after a partial rerun it "
+        "spans old and new jobs and means little.",
     ]
     repeated = df[df["n_repeats"] > 1]
     if len(repeated):
@@ -175,15 +196,17 @@ def write_runtime(
     out_md: str | Path,
     out_csv: str | Path | None = None,
     rules: dict[str, str] | None = None,
+    metadata_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Read the benchmark files and write the runtime Markdown (and CSV) atomically.
 
-    ``rules`` maps each benchmark file to its rule (see :func:`load_runtimes`). Returns the
-    per-job frame.
+    ``rules`` maps each benchmark file to its rule, ``metadata_dir`` is Snakemake's job
+    records folder (see :func:`load_runtimes`). Returns the per-job frame.
     """
     if not benchmark_files:
         raise ValueError("write_runtime needs at least one benchmark file")
-    df = load_runtimes(benchmark_files, rules)
+    records = snakemake_jobs(metadata_dir) if metadata_dir is not None else []
+    df = load_runtimes(benchmark_files, rules, records)
     text = render_runtime(df)
     atomic_write_text(out_md, text)
     if out_csv is not None:

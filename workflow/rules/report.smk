@@ -62,6 +62,8 @@ rule runtime:
         md=report(paths.RUNTIME, caption="../report/runtime.rst", category="Runtime"),
     params:
         rules=benchmark_rules(),
+        # Snakemake's own job records: each job's start and end (see rule performance).
+        metadata_dir=".snakemake/metadata",
     log:
         "logs/runtime.log",
     conda:
