@@ -43,6 +43,15 @@ def _schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
+def schema_defaults(*keys: str) -> dict[str, Any]:
+    """The schema's defaults of the block at ``keys`` (e.g. ``("policy", "train")``): for the
+    library callers that pass a partial block, so no default is written twice."""
+    node = _schema()
+    for key in keys:
+        node = node["properties"][key]
+    return {k: v["default"] for k, v in node.get("properties", {}).items() if "default" in v}
+
+
 def _defaults_validator():
     """A schema validator that also fills every absent key that has a schema ``default`` (as
     Snakemake's ``validate`` does), so the CLI and the workflow read the same values."""

@@ -290,7 +290,7 @@ def measure_floors(config: dict[str, Any], *, wm_threads: int, state_dim: int,
         ("process start-up", process_start_s),
         ("env step and render", lambda: env_floors(int(config["data"]["resolution"]))),
         ("world-model step and encoder", lambda: world_model_floors(
-            wm_cfg, int(wm_cfg["train"].get("cache_batch_size", 512)), wm_threads)),
+            wm_cfg, int(wm_cfg["train"]["cache_batch_size"]), wm_threads)),
         ("policy steps", lambda: policy_floors(
             config["policy"], wm_cfg, int(wm_cfg["model"]["latent_dim"]), state_dim)),
         ("CEM plan", lambda: cem_plan_floor(wm_cfg, config.get("planner"))),

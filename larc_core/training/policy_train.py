@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from larc_core.config import schema_defaults
 from larc_core.data import DemoFile
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.logs import get_logger
@@ -111,8 +112,11 @@ def fit_policy(
         )
 
     train_sampler, val_sampler = sampler(train_episodes), sampler(val_episodes)
+    # A partial block (a library caller's) gets the schema's defaults of the stage's block.
+    train_cfg = {**schema_defaults("policy", st.train_block), **train_cfg}
     bs = int(train_cfg["batch_size"])
-    smooth_w = float(train_cfg.get("smooth_weight", 0.0))
+    smooth_w = float(train_cfg["smooth_weight"])
+    # Pure behaviour cloning unless the block weighs it against another loss (WM-FT).
     bc_w = float(train_cfg.get("bc_weight", 1.0))
     cons_w = float(train_cfg["consistency_weight"]) if st.rollout_consistency else 0.0
 
@@ -145,12 +149,12 @@ def fit_policy(
         loss_fn,
         steps=int(train_cfg["steps"]),
         lr=float(train_cfg["lr"]),
-        weight_decay=float(train_cfg.get("weight_decay", 0.0)),
-        warmup_steps=int(train_cfg.get("warmup_steps", 0)),
-        grad_clip=float(train_cfg.get("grad_clip", 1.0)),
+        weight_decay=float(train_cfg["weight_decay"]),
+        warmup_steps=int(train_cfg["warmup_steps"]),
+        grad_clip=float(train_cfg["grad_clip"]),
         state_path=state_path,
         run_hash=config_hash(run),
-        checkpoint_every=int(train_cfg.get("checkpoint_every", 500)),
+        checkpoint_every=int(train_cfg["checkpoint_every"]),
         desc=f"train {stage}",
         progress=progress,
     )
