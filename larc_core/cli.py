@@ -22,40 +22,75 @@ def _world_model_default() -> str:
     return IMPORTED_WORLD_MODEL if Path(IMPORTED_WORLD_MODEL).exists() else paths.WORLD_MODEL
 
 
+EPILOG = """\
+Every subcommand reads --config (validated against workflow/schemas/config.schema.yaml) and
+takes --set KEY.PATH=VALUE overrides, e.g.
+  larc eval --method larc_chunk --offset 25 --set eval.n_episodes=10 --set device=cpu
+Inside Snakemake the same override is `--config 'eval={"n_episodes": 10}'` (merged into the
+config file's sections) or a second --configfile.
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="larc", description=__doc__)
+    from larc_core import __version__
+
+    p = argparse.ArgumentParser(prog="larc", description=__doc__, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="STAGE")
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_, description=help_)
+        sp = sub.add_parser(name, help=help_, description=help_, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         sp.add_argument("--config", default=DEFAULT_CONFIG, help="config YAML (default: %(default)s)")
+        sp.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY.PATH=VALUE",
+                        help="override one config value (YAML value; repeatable), e.g. "
+                             "--set eval.n_episodes=10")
         sp.add_argument("--log", default=None, help="also append log lines to this file")
-        sp.add_argument("--threads", type=int, default=1, help="CPU threads / worker processes")
+        sp.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (training, encoding) or worker processes (demo "
+                             "collection, evaluation); default %(default)s")
         return sp
+
+    def demos(sp: argparse.ArgumentParser, what: str = "demonstration HDF5 file") -> None:
+        sp.add_argument("--demos", default=paths.DEMOS, help=f"{what} (default: %(default)s)")
+
+    def world_model(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--world-model", default=None,
+                        help=f"world-model checkpoint (default: the imported LeWM one if present, "
+                             f"else {paths.WORLD_MODEL})")
+
+    def out(sp: argparse.ArgumentParser, default: str | None, what: str) -> None:
+        shown = default or "the workflow's path for it"
+        sp.add_argument("--out", default=default, help=f"{what} to write (default: {shown})")
 
     add("validate-config", "Validate a config file against the schema and cross-field rules.")
     sp = add("link-artifacts", "Validate and symlink published artifacts from artifacts.dir.")
-    sp.add_argument("--manifest", default=paths.MANIFEST)
+    sp.add_argument("--manifest", default=paths.MANIFEST,
+                    help="manifest of the linked files and their SHA-256 (default: %(default)s)")
     sp = add("import-world-model",
              "Convert a linked LeWM checkpoint (weights.pt / *_object.ckpt) to the LARC format.")
     sp.add_argument("--source", required=True, help="the linked LeWM checkpoint")
-    sp.add_argument("--demos", default=paths.DEMOS, help="data whose actions set the z-scoring")
-    sp.add_argument("--out", default=None)
-    sp = add("collect-demos", "Record demonstrations (data.demonstrator: the state expert by default) to HDF5.")
-    sp.add_argument("--out", default=paths.DEMOS)
+    demos(sp, "data whose actions set the action z-scoring")
+    out(sp, None, "converted checkpoint")
+    sp = add("collect-demos",
+             "Record demonstrations (data.demonstrator: the state expert by default) to HDF5.")
+    out(sp, paths.DEMOS, "HDF5 file")
     sp = add("train-world-model", "Train the LeWM-style JEPA world model.")
-    sp.add_argument("--demos", default=paths.DEMOS)
-    sp.add_argument("--out", default=paths.WORLD_MODEL)
+    demos(sp)
+    out(sp, paths.WORLD_MODEL, "checkpoint")
     sp = add("cache-latents", "Encode every frame once with the frozen world model.")
-    sp.add_argument("--demos", default=paths.DEMOS)
-    sp.add_argument("--world-model", default=None)
-    sp.add_argument("--out", default=paths.LATENTS)
+    demos(sp)
+    world_model(sp)
+    out(sp, paths.LATENTS, "latent cache")
     for stage in STAGES.values():  # one subcommand per registered training stage
         sp = add(stage.command, f"Train {stage.description}")
         sp.set_defaults(stage=stage.name)
-        sp.add_argument("--demos", default=paths.DEMOS)
-        sp.add_argument("--latents", default=paths.LATENTS)
-        sp.add_argument("--world-model", default=None)
+        demos(sp)
+        sp.add_argument("--latents", default=paths.LATENTS,
+                        help="latent cache (default: %(default)s)")
+        world_model(sp)
         sp.add_argument("--out-dir", default=None,
                         help=f"checkpoint folder (default: {stage.checkpoints}/seed<seed>)")
         sp.add_argument("--seed", type=int, default=None,
@@ -65,43 +100,51 @@ def _parser() -> argparse.ArgumentParser:
                             help=f"{stage.init_from} checkpoint folder it starts from "
                                  "(default: the same seed's)")
     sp = add("world-model-health", "Report held-out prediction/rollout error and probe R^2.")
-    sp.add_argument("--demos", default=paths.DEMOS)
-    sp.add_argument("--world-model", default=None)
-    sp.add_argument("--latents", default=paths.LATENTS)
+    demos(sp)
+    world_model(sp)
+    sp.add_argument("--latents", default=paths.LATENTS, help="latent cache (default: %(default)s)")
     sp = add("training-curves", "Plot the loss components of one training log.")
-    sp.add_argument("--name", required=True, choices=["world_model", *STAGES])
-    sp.add_argument("--train-log", required=True, nargs="+", help="one log per seed")
-    sp.add_argument("--out", default=None)
+    sp.add_argument("--name", required=True, choices=["world_model", *STAGES],
+                    help="what was trained: the world model or a registered stage")
+    sp.add_argument("--train-log", required=True, nargs="+", help="one train_log.jsonl per seed")
+    out(sp, None, "figure")
     sp = add("runtime", "Gather Snakemake benchmark files into results/runtime.md.")
-    sp.add_argument("benchmarks", nargs="+")
-    sp.add_argument("--out", default=paths.RUNTIME)
+    sp.add_argument("benchmarks", nargs="+", help="benchmark TSV files (results/benchmarks/)")
+    out(sp, paths.RUNTIME, "report")
     sp = add("eval-pairs", "Draw the start/goal pairs of one goal offset.")
-    sp.add_argument("--offset", type=int, required=True)
-    sp.add_argument("--demos", default=paths.DEMOS)
-    sp.add_argument("--out", default=None)
+    sp.add_argument("--offset", type=int, required=True, help="goal offset in env steps")
+    demos(sp)
+    out(sp, None, "pairs file")
     sp = add("eval", "Evaluate one method at one goal offset in the PushT simulator.")
     sp.add_argument("--method", required=True, choices=list(METHODS),
                     help="a registered method (larc_core/methods.py)")
-    sp.add_argument("--offset", type=int, required=True)
-    sp.add_argument("--demos", default=paths.DEMOS)
-    sp.add_argument("--world-model", default=None)
-    sp.add_argument("--checkpoint-dir", default=None)
+    sp.add_argument("--offset", type=int, required=True, help="goal offset in env steps")
+    demos(sp)
+    world_model(sp)
+    sp.add_argument("--checkpoint-dir", default=None,
+                    help="policy checkpoint folder (default: the method's folder for --seed)")
     sp.add_argument("--seed", type=int, default=None,
                     help="policy training seed (default: the first of the config's seeds)")
-    sp.add_argument("--pairs", default=None)
-    sp.add_argument("--out", default=None)
+    sp.add_argument("--pairs", default=None,
+                    help=f"pairs file (default: {paths.PAIRS.format(offset='<offset>')})")
+    out(sp, None, "result JSON")
     sp = add("latency", "Time every method batch-1 on CPU: results/latency.md and its figure.")
-    sp.add_argument("--demos", default=paths.DEMOS)
-    sp.add_argument("--world-model", default=None)
+    demos(sp)
+    world_model(sp)
     sp.add_argument("--pairs", default=None, help="start frame / goal (default: first offset)")
-    sp.add_argument("--out", default=paths.LATENCY_MD)
+    out(sp, paths.LATENCY_MD, "report")
     sp = add("table", "Write results/table.md and results/table.csv from the eval files.")
-    sp.add_argument("--out", default=paths.TABLE)
+    out(sp, paths.TABLE, "Markdown table (the CSV goes beside it)")
     sp = add("figures", "Draw results/figures/success_vs_offset.png from the eval files.")
-    sp.add_argument("--out", default=paths.FIGURE)
+    out(sp, paths.FIGURE, "figure")
+    sp = add("restore", "Restore a published run: dvc pull, check every output against dvc.lock, "
+                        "mark them up to date for Snakemake, confirm nothing is left to do.")
+    sp.add_argument("targets", nargs="*", default=[paths.TABLE],
+                    help="Snakemake targets to restore (default: %(default)s)")
     sp = add("dvc-yaml", "Write dvc.yaml from the method registry (one DVC stage per trained "
-                         "stage; cmd targets use the config's seeds).")
-    sp.add_argument("--out", default="dvc.yaml", help="file to write (default: %(default)s)")
+                         "stage; cmd targets use the config's seeds, metrics and plots its "
+                         "evaluated methods).")
+    out(sp, "dvc.yaml", "file")
     return p
 
 
@@ -111,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     from larc_core.config import ConfigError, load_config
     from larc_core.io import ArtifactError
     from larc_core.logs import setup_logging
+    from larc_core.restore import RestoreError
 
     setup_logging(args.log)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, args.overrides)
         wm = getattr(args, "world_model", None) or _world_model_default()
         cmd, t = args.command, args.threads
         first_seed = int(config["seeds"][0])
@@ -159,17 +203,25 @@ def main(argv: list[str] | None = None) -> int:
             stages.latency(settings.latency(config), stages.default_eval_files(config),
                            args.demos, wm, args.pairs, out_md=args.out)
         elif cmd == "table":
-            stages.table(stages.default_eval_files(config), out_md=args.out,
-                         out_csv=str(Path(args.out).with_suffix(".csv")))
+            out = Path(args.out)
+            stages.table(stages.default_eval_files(config), out_md=str(out),
+                         out_csv=str(out.with_suffix(".csv")),
+                         out_summary_csv=str(out.with_name(out.stem + "_summary.csv")),
+                         out_metrics=str(out.with_name("metrics.json")))
         elif cmd == "figures":
             stages.figures(stages.default_eval_files(config), out=args.out)
+        elif cmd == "restore":
+            from larc_core.restore import restore
+
+            restore(list(args.targets), configfile=args.config)
+            print(f"restored: nothing to do for {' '.join(args.targets)}")
         elif cmd == "dvc-yaml":
             from larc_core.dvc_stages import dvc_yaml
             from larc_core.io import atomic_write_text
 
-            atomic_write_text(args.out, dvc_yaml(config["seeds"]))
+            atomic_write_text(args.out, dvc_yaml(config["seeds"], config["eval"]["methods"]))
             print(f"wrote {args.out}")
-    except (ConfigError, ArtifactError) as exc:
+    except (ConfigError, ArtifactError, RestoreError) as exc:
         print(f"larc {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

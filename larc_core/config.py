@@ -164,6 +164,38 @@ def check_config(config: dict[str, Any], source: str = "config") -> None:
         raise ConfigError(f"invalid {source}:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Load a YAML config file and validate it."""
-    return validate_config(load_yaml(path), source=f"config {path}")
+def apply_overrides(config: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """Apply ``KEY.PATH=VALUE`` overrides (``larc ... --set eval.n_episodes=10``) in place.
+
+    The value is read as YAML (``10``, ``1.0e-3``, ``[25, 50]``, ``null``, ``cpu``); every key
+    but the last must name an existing mapping, so a typo is caught here, and the result is
+    then validated like the file itself.
+
+    Raises:
+        ConfigError: naming the override and what is wrong with it.
+    """
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise ConfigError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. eval.n_episodes=10")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
+        node: Any = config
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict) or not isinstance(node.get(part), dict):
+                where = ".".join(parts[:depth + 1])
+                known = sorted(node) if isinstance(node, dict) else []
+                raise ConfigError(f"--set {item!r}: {where} is not a section of the config "
+                                  f"(sections here: {[k for k in known if isinstance(node[k], dict)]})")
+            node = node[part]
+        node[parts[-1]] = value
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Load a YAML config file, apply ``KEY.PATH=VALUE`` overrides and validate the result."""
+    source = f"config {path}" + (f" with --set {' '.join(overrides)}" if overrides else "")
+    return validate_config(apply_overrides(load_yaml(path), overrides), source=source)

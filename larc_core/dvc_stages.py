@@ -9,7 +9,7 @@ what the registry gives.
 from __future__ import annotations
 
 from larc_core import paths
-from larc_core.methods import STAGES
+from larc_core.methods import STAGES, stages_needed
 
 HEADER = """\
 # Written by `larc dvc-yaml` from the method registry (larc_core/methods.py): edit the registry
@@ -27,30 +27,53 @@ stages:
 WORLD_MODEL_DIR = paths.WORLD_MODEL.rsplit("/", 1)[0]
 
 
-def _stage(name: str, targets: list[str], deps: list[str], outs: list[str],
+CONFIG = "config/config.yaml"
+
+
+def _stage(name: str, targets: list[str], deps: list[str], outs: list[str], params: list[str],
            comments: dict[str, str] | None = None) -> str:
     lines = [f"  {name}:", f"    cmd: snakemake --cores 2 {' '.join(targets)}", "    frozen: true",
              "    deps:"]
     lines += [f"      - {d}" + (f"  # {comments[d]}" if comments and d in comments else "")
               for d in deps]
+    # The config sections the stage's outputs depend on: `dvc params diff` shows what changed.
+    lines += ["    params:", f"      - {CONFIG}:"] + [f"          - {p}" for p in params]
     lines += ["    outs:"] + [f"      - {o}" for o in outs]
     return "\n".join(lines) + "\n"
 
 
-def dvc_yaml(seeds: list[int] | tuple[int, ...] = (0, 1, 2)) -> str:
-    """The text of ``dvc.yaml`` for training seeds ``seeds``: data, world model, latents, one
-    stage per registered training stage, and the evaluations."""
+def _metrics_and_plots(methods: list[str]) -> str:
+    """DVC's metrics (the table's success rates and latencies, rule table) and plots (success
+    against offset from rule figures' data, the training-curve figures)."""
+    lines = ["metrics:", f"  - {paths.METRICS}", "plots:", "  - success_vs_offset:",
+             "      template: linear", "      x: offset", "      y_label: success rate",
+             "      y:", f"        {paths.SUCCESS_PLOT_CSV}:"]
+    lines += [f"          - {m}" for m in methods]
+    lines += [f"  - {paths.FIGURE}"]
+    lines += [f"  - {paths.TRAIN_CURVES.format(name=n)}"
+              for n in ["world_model", *stages_needed(methods)]]
+    return "\n".join(lines) + "\n"
+
+
+def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str]) -> str:
+    """The text of ``dvc.yaml`` for training seeds ``seeds`` and evaluated ``methods``: data,
+    world model, latents, one stage per registered training stage, the evaluations, and the
+    metrics and plots of ``methods``."""
     text = HEADER
-    text += _stage("collect_demos", [paths.DEMOS], ["config/config.yaml"], [paths.DEMOS])
-    text += _stage("train_world_model", [paths.WORLD_MODEL], [paths.DEMOS], [WORLD_MODEL_DIR])
+    text += _stage("collect_demos", [paths.DEMOS], [CONFIG], [paths.DEMOS], ["data"])
+    text += _stage("train_world_model", [paths.WORLD_MODEL], [paths.DEMOS], [WORLD_MODEL_DIR],
+                   ["seed", "world_model"])
     text += _stage("cache_latents", [paths.LATENTS], [paths.DEMOS, WORLD_MODEL_DIR],
-                   [paths.LATENTS])
+                   [paths.LATENTS], ["world_model.train.cache_batch_size"])
     for stage in STAGES.values():
         deps = ([STAGES[stage.init_from].checkpoints, WORLD_MODEL_DIR] if stage.init_from
                 else [paths.LATENTS])
         targets = [f"{stage.checkpoint_dir(s)}/shared_policy_backbone.pt" for s in seeds]
-        text += _stage(stage.rule, targets, deps, [stage.checkpoints])
+        params = ["seeds", "policy.goal_offset_min", "policy.goal_offset_max",
+                  f"policy.{stage.train_block}"]
+        params += [f"policy.{stage.backbone_block}"] if stage.backbone_block else []
+        text += _stage(stage.rule, targets, deps, [stage.checkpoints], params)
     deps = [s.checkpoints for s in STAGES.values()] + [WORLD_MODEL_DIR]
     text += _stage("evaluate", [paths.TABLE], deps, [paths.EVAL.split("/{", 1)[0]],
-                   comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
-    return text
+                   ["eval", "planner"], comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
+    return text + _metrics_and_plots(methods)

@@ -189,20 +189,25 @@ def default_eval_files(config: dict) -> list[str]:
 
 
 def table(eval_files: list[str], out_md: str = paths.TABLE, out_csv: str = paths.TABLE_CSV,
-          figure: str | None = paths.FIGURE, latency_json: str | None = None) -> None:
-    """The results table; its latency column from ``latency_json`` (rule latency) if given."""
+          figure: str | None = paths.FIGURE, latency_json: str | None = None,
+          out_summary_csv: str | None = paths.TABLE_SUMMARY_CSV,
+          out_metrics: str | None = paths.METRICS) -> None:
+    """The results table, its tidy CSV, the per-cell summary CSV and DVC's metrics file; its
+    latency column from ``latency_json`` (rule latency) if given."""
     from larc_core.reporting.table import write_table
 
-    df = write_table(eval_files, out_md, out_csv, figure, latency_json)
+    df = write_table(eval_files, out_md, out_csv, figure, latency_json, out_summary_csv,
+                     out_metrics)
     log.info("wrote %s and %s from %d eval files (%d rows)", out_md, out_csv, len(eval_files),
              len(df))
 
 
-def figures(eval_files: list[str], out: str = paths.FIGURE) -> None:
-    """Success against goal offset, from the evaluation files."""
+def figures(eval_files: list[str], out: str = paths.FIGURE,
+            out_csv: str | None = paths.SUCCESS_PLOT_CSV) -> None:
+    """Success against goal offset, from the evaluation files (and its data for DVC plots)."""
     from larc_core.reporting.figures import success_vs_offset
 
-    success_vs_offset(eval_files, out)
+    success_vs_offset(eval_files, out, out_csv)
     log.info("wrote %s from %d eval files", out, len(eval_files))
 
 

@@ -277,3 +277,16 @@ def test_elapsed_from_snakemake_records_not_file_times(tmp_path):
     df = write_runtime([a, b], md)  # no records: the file times (both 2_000_000 here)
     assert set(df["times_from"]) == {"file"} and elapsed_span(df) == pytest.approx(100.0)
     assert "no Snakemake job records" in md.read_text()
+
+
+def test_held_out_losses_join_their_training_panel(tmp_path):
+    rows = [{"step": s, "lr": 1e-3, "bc": 1.0 / (s + 1), "wm": 2.0} for s in range(20)]
+    for r in rows[9::10]:
+        r.update(val_bc=0.5, val_only=0.1)
+    log = _jsonl(tmp_path / "log.jsonl", rows)
+    df = load_train_log(log)
+    # val_bc is drawn in bc's panel; val_only has no training counterpart: its own panel.
+    assert panel_keys([df]) == ["bc", "wm", "val_only", "lr"]
+    out = tmp_path / "c.png"
+    plot_training_curves({"seed0": log}, out, "t")
+    assert out.read_bytes()[:8] == PNG_MAGIC

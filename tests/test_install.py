@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -52,3 +53,67 @@ def test_cli_reports_bad_config(tmp_path, repo_root):
     )
     assert res.returncode == 2
     assert "eval.n_episodes" in res.stderr
+
+
+def test_cli_version_help_and_clean_errors():
+    from larc_core import __version__
+    from larc_core.cli import _parser
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "larc_core.cli", *args],
+                              capture_output=True, text=True)
+
+    assert run("--version").stdout.strip() == f"larc {__version__}"
+    res = run("eval", "--method", "nosuch", "--offset", "25")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "invalid choice: 'nosuch'" in res.stderr and "larc_chunk_wm_ft" in res.stderr
+    # Every option of every subcommand says what it is.
+    sub = next(a for a in _parser()._actions if a.dest == "command")
+    for name, sp in sub.choices.items():
+        for action in sp._actions:
+            assert action.help, f"larc {name} {action.option_strings or action.dest}: no help"
+
+
+def test_cli_set_overrides_are_validated(tmp_path, repo_root):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "larc_core.cli", "validate-config",
+                               "--config", str(repo_root / "config/smoke.yaml"), *args],
+                              capture_output=True, text=True)
+
+    assert run("--set", "eval.n_episodes=10", "--set", "eval.offsets=[25]").returncode == 0
+    res = run("--set", "eval.n_episodes=0")
+    assert res.returncode == 2 and "eval.n_episodes: 0 is less than the minimum of 1" in res.stderr
+    res = run("--set", "evl.n_episodes=3")
+    assert res.returncode == 2 and "--set 'evl.n_episodes=3': evl is not a section" in res.stderr
+    res = run("--set", "eval.n_episodes")
+    assert res.returncode == 2 and "expected KEY.PATH=VALUE" in res.stderr
+    from larc_core.config import apply_overrides
+
+    cfg = apply_overrides({"eval": {"n_episodes": 5}, "device": "cpu"},
+                          ["eval.n_episodes=7", "device=cuda", "eval.offsets=[25, 50]"])
+    assert cfg == {"eval": {"n_episodes": 7, "offsets": [25, 50]}, "device": "cuda"}
+
+
+# Import name -> distribution name, where they differ.
+DIST_OF = {"PIL": "pillow", "cv2": "opencv-python", "yaml": "pyyaml", "gym_pusht": "gym-pusht"}
+
+
+def test_every_imported_package_is_declared(repo_root):
+    """Every third-party package the code imports is a dependency (or an optional extra)."""
+    import ast
+
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower() for r in project["dependencies"]}
+    declared |= {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower()
+                 for extra in project["optional-dependencies"].values() for r in extra}
+    files = [*(repo_root / "larc_core").rglob("*.py"), *(repo_root / "workflow/scripts").glob("*.py")]
+    imported = set()
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "larc_core"}
+    missing = {m for m in third_party if DIST_OF.get(m, m).lower() not in declared}
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"

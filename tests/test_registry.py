@@ -24,9 +24,10 @@ from larc_core.policies import POLICY_REGISTRY
 
 def test_committed_dvc_yaml_is_the_registry_s():
     """dvc.yaml versions every registered stage's checkpoints: `larc dvc-yaml` rewrites it."""
-    seeds = yaml.safe_load((REPO / "config/config.yaml").read_text())["seeds"]
-    assert (REPO / "dvc.yaml").read_text() == dvc_yaml(seeds)
-    stages = yaml.safe_load(dvc_yaml(seeds))["stages"]
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    text = dvc_yaml(config["seeds"], config["eval"]["methods"])
+    assert (REPO / "dvc.yaml").read_text() == text
+    stages = yaml.safe_load(text)["stages"]
     for stage in STAGES.values():
         assert stages[stage.rule]["outs"] == [stage.checkpoints]
         assert stage.checkpoints in stages["evaluate"]["deps"]

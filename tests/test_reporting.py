@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from larc_core.io import ArtifactError
@@ -36,7 +37,16 @@ def test_table_recomputes_from_episodes(tmp_path):
     assert "| LARC-IDM | 1 | 75% (3/4, CI 30-95%) | 25% (1/4, CI 5-70%) |" in md
     assert "goal-pose success" in md and "identical pairs for every method" in md
     assert set(summary.success_rate_mean) == {0.75, 0.25}
-    assert (tmp_path / "table.csv").read_text().count("\n") == 1 + 4 + 4  # header, seeds, means
+    # Tidy: one row per method, seed and offset; the cells in the summary; DVC's metrics.
+    summary_csv, metrics_json = tmp_path / "summary.csv", tmp_path / "metrics.json"
+    write_table(files, tmp_path / "table.md", tmp_path / "table.csv",
+                out_summary_csv=summary_csv, out_metrics=metrics_json)
+    tidy = pd.read_csv(tmp_path / "table.csv")
+    assert list(tidy.columns[:5]) == ["method", "label", "trained", "seed", "offset"]
+    assert len(tidy) == 4 and set(tidy.seed) == {0} and tidy.trained.all()
+    assert len(pd.read_csv(summary_csv)) == 4
+    assert json.loads(metrics_json.read_text())["success_rate"] == {
+        "larc_chunk": {"h25": 0.75, "h50": 0.25}, "larc_idm": {"h25": 0.75, "h50": 0.25}}
     success_vs_offset(files, tmp_path / "fig.png")
     assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -59,12 +69,12 @@ def test_table_aggregates_seeds(tmp_path):
     md = (tmp_path / "t.md").read_text()
     assert f"| LARC-Chunk | 3 | 60% ± 20 (18/30, CI {100 * lo:.0f}-{100 * hi:.0f}%) |" in md
     assert "| No-op | - | 0% (0/10, CI 0-28%) |" in md
-    import pandas as pd
-
     csv = pd.read_csv(tmp_path / "t.csv")
-    seeds = csv[(csv.row == "seed") & (csv.method == "larc_chunk")]
+    seeds = csv[csv.method == "larc_chunk"]
     assert sorted(seeds.seed) == [0, 1, 2]
     assert sorted(seeds.success_rate) == pytest.approx([0.4, 0.6, 0.8])
+    noop = csv[csv.method == "noop"]  # no training: one row per offset, no seed
+    assert len(noop) == 1 and noop.seed.isna().all() and not noop.trained.any()
 
 
 def test_table_rejects_duplicate_and_mismatched_pairs(tmp_path):

@@ -147,3 +147,27 @@ def test_truncated_or_other_run_state_is_refused(tmp_path, caplog):
         assert "different config" in caplog.text and _same(ref, got)
         _, got = _weights_after(tmp_path, "cut.pt")
         assert "unreadable" in caplog.text and _same(ref, got)
+
+
+def test_validation_is_logged_and_leaves_training_unchanged(tmp_path):
+    """Held-out losses every val_every steps and after the last one, in eval mode, on a forked
+    RNG: the model (with dropout, no step seed) trains to the same weights with or without."""
+    _, ref = _weights_after(tmp_path, "ref.pt")
+    modes = []
+
+    def validate():
+        modes.append(model_ref[0].training)
+        torch.randn(100)  # a validation that draws numbers must not shift training's draws
+        return {"mse": 1.5}
+
+    torch.manual_seed(0)
+    model = _Net()
+    model_ref = [model]
+    rows = loop.run_training(
+        model, _loss_fn(model), steps=10, lr=1e-2, weight_decay=0.01, warmup_steps=2,
+        grad_clip=1.0, state_path=tmp_path / "val.pt", run_hash="h", checkpoint_every=3,
+        desc="t", progress=False, validate=validate, val_every=4)
+    assert [r["step"] for r in rows if "val_mse" in r] == [3, 7, 9]  # after steps 4, 8, 10
+    assert all(r["val_mse"] == 1.5 for r in rows if "val_mse" in r)
+    assert modes == [False, False, False]  # eval mode while validating
+    assert _same(ref, model.state_dict())

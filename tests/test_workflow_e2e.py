@@ -256,7 +256,8 @@ def test_snakemake_report_holds_results(smoke_run):
         names = zf.namelist()
         html = zf.read(next(n for n in names if n.endswith("report.html"))).decode()
     for name in ("table.md", "success_vs_offset.png", "world_model.md", "runtime.md",
-                 "training_wm_ft.png", "latency.md", "latency_vs_success.png"):
+                 "training_wm_ft.png", "latency.md", "latency_vs_success.png",
+                 *(f"{m}.gif" for m in METHOD_LABELS)):  # a rollout video per method
         assert any(n.endswith(name) for n in names), name
     assert "LARC" in html and "goal-pose" in html
 
@@ -394,17 +395,39 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     assert "artifacts/manifest.json" in tracked and "results/benchmarks/train_chunk_seed0.tsv" in tracked
     _run(["dvc", "push", "-q"], src)
 
+    # A clone whose remote is empty: the restore fails loudly, naming the remote, and marks
+    # nothing up to date.
+    empty, bare = tmp_path / "empty_remote", tmp_path / "bare"
+    empty.mkdir()
+    _run(["git", "clone", "-q", str(src), str(bare)], tmp_path)
+    _run(["dvc", "remote", "modify", "local", "url", str(empty)], bare)
+    larc = [sys.executable, "-m", "larc_core.cli", "restore", "--config", "config/smoke.yaml"]
+    res = subprocess.run(larc, cwd=bare, capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert f"`dvc pull` from remote local ({empty})" in res.stderr and "nothing was" in res.stderr
+    assert "Nothing to be done" not in (snakemake(bare, "-n", "results/table.md").stdout)
+
     _run(["git", "clone", "-q", str(src), str(dst)], tmp_path)
-    _run(["dvc", "pull", "-q"], dst)
+    # The documented restore: pull, check every output against dvc.lock, mark them up to date.
+    out = _run(larc, dst)
+    assert "restored: nothing to do for results/table.md" in out
     for rel in ("data/pusht_expert_train.h5", "checkpoints/world_model/world_model.pt",
                 "checkpoints/larc_chunk_backbone_wm_ft/seed1/shared_policy_backbone.pt",
                 "results/eval/larc_idm/seed0_h25.json"):
         assert (hashlib.sha256((dst / rel).read_bytes()).digest()
                 == hashlib.sha256((work / rel).read_bytes()).digest()), rel
-    # Restore step: DVC writes files in no particular time order, so mark them up to date.
-    snakemake(dst, "--touch", "--cores", "1", "results/table.md")
     res = snakemake(dst, "-n", "results/table.md")
     assert "Nothing to be done" in res.stdout + res.stderr
+    # DVC's metrics are the table's success rates; its plots render the curves.
+    shown = _run(["dvc", "metrics", "show"], dst)
+    assert "results/metrics.json" in shown and "success_rate.larc_chunk_wm_ft.h25" in shown
+    _run(["dvc", "plots", "show", "-o", "dvc_plots"], dst)
+    html = (dst / "dvc_plots/index.html").read_text()
+    assert "success_vs_offset" in html and "training_wm_ft" in html
+    # The config sections each stage depends on are DVC params: an edit shows in a diff.
+    (dst / "config/config.yaml").write_text(
+        (dst / "config/config.yaml").read_text().replace("n_episodes: 50", "n_episodes: 40"))
+    assert "eval.n_episodes" in _run(["dvc", "params", "diff"], dst)
 
     # Deleting one checkpoint: naming it as a target reruns its rule and its dependents only.
     ckpt = "checkpoints/larc_chunk_backbone_latent/seed0/shared_policy_backbone.pt"
@@ -490,3 +513,33 @@ def test_only_the_training_the_evaluated_methods_need_is_scheduled(repo_root, tm
         jobs = planned_jobs(res.stdout + res.stderr)
         assert {j for j in jobs if j.startswith("train_") and j != "train_world_model"} == \
             trained, (methods, jobs)
+
+
+@pytest.mark.e2e
+def test_rule_logs_read_as_lines(smoke_run):
+    """Progress in a rule log is periodic log lines, never a bar's carriage-return fragments."""
+    work, _ = smoke_run
+    logs = sorted((work / "logs").rglob("*.log"))
+    assert len(logs) > 30
+    for path in logs:
+        text = path.read_text()
+        assert "\r" not in text and not re.search(r"\d+%\|", text), path
+    train = (work / "logs/train_chunk/seed0.log").read_text()
+    assert re.search(r"larc.train: train chunk step \d+/\d+ .*val_total=", train), train[-2000:]
+    assert re.search(r"larc.progress: train chunk: \d+/\d+ step \(100%\)", train), train[-2000:]
+
+
+@pytest.mark.e2e
+def test_dvc_metrics_and_plots_from_the_run(smoke_run):
+    """The table's numbers are DVC metrics and its figure and training curves DVC plots."""
+    work, _ = smoke_run
+    metrics = json.loads((work / "results/metrics.json").read_text())
+    summary = {(r["method"], int(r["offset"])): r for r in
+               __import__("csv").DictReader((work / "results/table_summary.csv").open())}
+    for method in METHOD_LABELS:
+        for offset in OFFSETS:
+            assert metrics["success_rate"][method][f"h{offset}"] == pytest.approx(
+                float(summary[(method, offset)]["success_rate_mean"]), abs=1e-4)
+    plot = (work / "results/plots/success_vs_offset.csv").read_text().splitlines()
+    assert plot[0].split(",") == ["offset", *(m for m in METHODS if m in METHOD_LABELS)]
+    assert len(plot) == 1 + len(OFFSETS)

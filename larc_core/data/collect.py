@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from larc_core.data.hdf5 import TRAIN, VAL, Episode, write_demo_file
 from larc_core.data.expert import ExpertPusher
@@ -24,6 +23,7 @@ from larc_core.data.state_expert import StatePusher
 from larc_core.envs.geometry import in_contact
 from larc_core.envs.pusht import ACTION_SCALE, PushTEnv
 from larc_core.logs import get_logger
+from larc_core.logs import progress as progress_bar
 
 log = get_logger("data.collect")
 
@@ -173,7 +173,7 @@ def collect_demos(
             function of the current state; episodes end at the goal pose), ``expert``
             (:class:`ExpertPusher`, committed simulated push plans) or ``random``
             (:class:`RandomPusher`).
-        progress: show a tqdm bar over episodes.
+        progress: show progress over episodes (larc_core.logs.progress).
         mp_context: start method for workers > 1; default "fork" where available, else
             "spawn". Fork starts workers instantly and never re-runs the caller's main module
             (Snakemake scripts have top-level code, which "spawn" would execute again in every
@@ -201,7 +201,8 @@ def collect_demos(
     t0 = time.perf_counter()
 
     def episodes(results: Iterator[Episode]) -> Iterator[Episode]:
-        for ep in tqdm(results, total=n_episodes, desc="collect", unit="ep", disable=not progress):
+        for ep in progress_bar(results, total=n_episodes, desc="collect", unit="episode",
+                               disable=not progress):
             states.append(ep.state)
             yield ep
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv
 from larc_core.evaluation.build import build_controller, torch_threads
 from larc_core.evaluation.pairs import load_pairs
+from larc_core.logs import progress as progress_bar
 
 
 def time_calls(fn: Callable[[], object], warmup: int, calls: int) -> dict[str, float]:
@@ -173,7 +173,8 @@ def benchmark_specs(
         "load_before": load_state(), "methods": {},
     }
     with torch_threads(1), PushTEnv(resolution=resolution) as env:
-        for key, spec in tqdm(specs.items(), desc="latency", disable=not progress):
+        for key, spec in progress_bar(specs.items(), total=len(specs), desc="latency",
+                                      unit="method", disable=not progress):
             controller, _ = build_controller(spec)
             planner = is_planner(controller)
             w, c = (plan_warmup, plan_calls) if planner else (warmup, calls)

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from larc_core.envs import PushTEnv, goal_reached, pose_errors
+from larc_core.logs import progress as progress_bar
 from larc_core.seeding import seed_everything
 
 
@@ -116,7 +116,8 @@ def run_episodes(
 ) -> list[dict[str, Any]]:
     """Evaluate every pair in order; ``goal_frames`` (P, H, W, 3) holds their recorded goal images."""
     records = []
-    for i, pair in enumerate(tqdm(pairs, desc=desc, disable=not progress)):
+    for i, pair in enumerate(progress_bar(pairs, desc=desc, unit="episode",
+                                          disable=not progress)):
         records.append(_record(i, pair, _episode_of_pair(env, controller, pair, goal_frames[i],
                                                          budget)))
     return records
@@ -193,8 +194,8 @@ def run_episodes_parallel(
                              initargs=(build, spec, resolution, seed)) as pool:
         futures = [pool.submit(_run_in_worker, i, pair, goal_frames[i], budget)
                    for i, pair in enumerate(pairs)]
-        for fut in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({n} workers)",
-                        disable=not progress):
+        for fut in progress_bar(as_completed(futures), total=len(futures), unit="episode",
+                                desc=f"{desc} ({n} workers)", disable=not progress):
             rec = fut.result()
             records[rec["index"]] = rec
     return records  # type: ignore[return-value]

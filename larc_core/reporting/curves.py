@@ -67,11 +67,19 @@ def _numeric_keys(df: pd.DataFrame) -> list[str]:
     ]
 
 
+VAL_PREFIX = "val_"
+"""Held-out losses (``val_<component>``, logged every few steps): drawn as markers in their
+training component's panel."""
+
+
 def panel_keys(logs: list[pd.DataFrame], plot_lr: bool = True) -> list[str]:
-    """Loss components over all logs in first-seen order, then ``lr`` if wanted and logged."""
+    """Loss components over all logs in first-seen order, then ``lr`` if wanted and logged. A
+    held-out ``val_<x>`` joins the panel of ``x``; one without a training ``x`` gets its own."""
     keys: list[str] = []
     for df in logs:
-        keys += [k for k in _numeric_keys(df) if k not in NON_LOSS_KEYS and k not in keys]
+        numeric = _numeric_keys(df)
+        keys += [k for k in numeric if k not in NON_LOSS_KEYS and k not in keys and not (
+            k.startswith(VAL_PREFIX) and k.removeprefix(VAL_PREFIX) in numeric)]
     if plot_lr and any("lr" in _numeric_keys(df) for df in logs):
         keys.append("lr")
     return keys
@@ -124,6 +132,13 @@ def plot_training_curves(
                 ax.plot(x, y, color=color, alpha=0.25, linewidth=0.6, marker=marker)
                 ax.plot(x, moving_average(y, window), color=color, linewidth=1.4, marker=marker)
             finite_all.append(y[np.isfinite(y)])
+            val = VAL_PREFIX + key
+            if val in df.columns and val in _numeric_keys(df):
+                held = df[["step", val]].dropna()
+                vy = held[val].to_numpy(dtype=float)
+                ax.plot(held["step"].to_numpy(dtype=float), vy, color=color, linestyle="--",
+                        marker="o", markersize=3, linewidth=1.0)
+                finite_all.append(vy[np.isfinite(vy)])
         finite = np.concatenate(finite_all) if finite_all else np.empty(0)
         if finite.size and (finite > 0).all():
             ax.set_yscale("log")
@@ -139,6 +154,9 @@ def plot_training_curves(
     # one legend for every label (a panel may lack some); in a spare slot when there is one
     handles = [Line2D([], [], color=colors[i % len(colors)], linewidth=1.4, label=label)
                for i, label in enumerate(logs)]
+    if any(k.startswith(VAL_PREFIX) for df in logs.values() for k in df.columns):
+        handles.append(Line2D([], [], color="gray", linestyle="--", marker="o", markersize=3,
+                              label="held-out (validation)"))
     spare = axes.flat[len(keys)] if len(keys) < axes.size else None
     if spare is not None:
         spare.set_visible(True)

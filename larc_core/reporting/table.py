@@ -1,4 +1,7 @@
-"""Write ``results/table.md`` (and ``results/table.csv``) from the evaluation files."""
+"""Write ``results/table.md`` from the evaluation files, with its data: ``results/table.csv``
+(tidy: one row per method, training seed and offset), ``results/table_summary.csv`` (one row per
+method and offset: the table's cells) and ``results/metrics.json`` (what ``dvc metrics show``
+prints)."""
 
 from __future__ import annotations
 
@@ -84,7 +87,8 @@ def render_table(summary: pd.DataFrame, latency_source: str | None = None,
         f"Success definition: {SUCCESS_DEFINITION}.",
         "Cells: mean success over training seeds ± sample standard deviation across seeds "
         "(successes / episodes pooled over seeds, Wilson 95% interval over those episodes). "
-        "Per-seed numbers: table.csv.",
+        "Per-seed numbers: table.csv (one row per method, seed and offset); the cells' numbers:"
+        " table_summary.csv.",
         "Start/goal pairs per offset: " + ", ".join(f"h{o}: {int(n_pairs[o])}" for o in offsets)
         + (" (the identical pairs for every method and seed)." if same_pairs else "."),
         *(
@@ -126,14 +130,34 @@ def render_table(summary: pd.DataFrame, latency_source: str | None = None,
     return "\n".join(lines + notes) + "\n"
 
 
-def table_frame(df: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """``table.csv``: one ``row=seed`` line per evaluation file and one ``row=mean`` line per
-    method x offset (seed -1: an untrained method)."""
-    seeds = df.drop(columns=["pair_list"], errors="ignore").assign(row="seed")
-    means = summary.rename(columns={"success_rate_mean": "success_rate"}).assign(row="mean")
-    return pd.concat([seeds, means], ignore_index=True)[
-        ["row"] + [c for c in dict.fromkeys(list(seeds.columns) + list(means.columns)) if c != "row"]
-    ]
+def table_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``table.csv``, tidy: one row per evaluation file (method, training seed, offset). ``seed``
+    is empty for a method without training (``trained`` false): evaluated once per offset."""
+    out = df.drop(columns=["pair_list"], errors="ignore").copy()
+    out["trained"] = [METHODS[m].learned for m in out.method]
+    out["seed"] = pd.array([int(s) if t else None for s, t in zip(out.seed, out.trained,
+                                                                  strict=True)], dtype="Int64")
+    first = ["method", "label", "trained", "seed", "offset"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def summary_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """``table_summary.csv``: one row per method and offset, the numbers of the table's cells
+    (mean over seeds, spread, pooled successes and Wilson interval, latency)."""
+    first = ["method", "label", "offset", "n_seeds", "success_rate_mean"]
+    return summary[first + [c for c in summary.columns if c not in first]]
+
+
+def metrics(summary: pd.DataFrame) -> dict[str, Any]:
+    """``metrics.json``: success rate (mean over seeds) per method and offset, and the median
+    decision latency per method (ms): DVC's metrics (``dvc metrics show`` / ``diff``)."""
+    success: dict[str, dict[str, float]] = {}
+    latency: dict[str, float] = {}
+    for r in summary.sort_values(["method", "offset"]).itertuples():
+        success.setdefault(r.method, {})[f"h{int(r.offset)}"] = round(float(r.success_rate_mean), 4)
+        if not pd.isna(r.policy_forward_median_ms):
+            latency[r.method] = round(float(r.policy_forward_median_ms), 4)
+    return {"success_rate": success, "decision_latency_ms": latency}
 
 
 def planner_setting(eval_files: list[str | Path]) -> dict[str, Any] | None:
@@ -151,8 +175,11 @@ def write_table(
     out_csv: str | Path,
     figure: str | Path | None = None,
     latency_json: str | Path | None = None,
+    out_summary_csv: str | Path | None = None,
+    out_metrics: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Compute the table from the eval files and write Markdown + CSV atomically.
+    """Compute the table from the eval files and write Markdown + CSV (and, when given, the
+    summary CSV and the metrics JSON) atomically.
 
     ``figure``, when given, is linked from the Markdown (path relative to the table).
     ``latency_json``, when given, is rule latency's report: the latency column comes from it
@@ -171,5 +198,9 @@ def write_table(
         text += f"\n![Success rate against goal offset]({rel})\n"
     text += "\nWorld-model health (held-out prediction error, probes): see world_model.md.\n"
     atomic_write_text(out_md, text)
-    atomic_write_text(out_csv, table_frame(df, summary).to_csv(index=False))
+    atomic_write_text(out_csv, table_frame(df).to_csv(index=False))
+    if out_summary_csv is not None:
+        atomic_write_text(out_summary_csv, summary_frame(summary).to_csv(index=False))
+    if out_metrics is not None:
+        atomic_write_text(out_metrics, json.dumps(metrics(summary), indent=1) + "\n")
     return summary

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,10 +23,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from larc_core.io import ArtifactError, atomic_torch_save, load_torch_file
 from larc_core.logs import get_logger
+from larc_core.logs import progress as progress_bar
 
 log = get_logger("train")
 
@@ -115,6 +114,16 @@ def _load_state(state_path: Path, run_hash: str) -> dict[str, Any] | None:
     return state
 
 
+def _validate(model: nn.Module, validate: Callable[[], dict[str, float]]) -> dict[str, float]:
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad():
+        model.eval()
+        try:
+            return validate()
+        finally:
+            model.train()
+
+
 def run_training(
     model: nn.Module,
     loss_fn: Callable[[int], dict[str, torch.Tensor]],
@@ -137,6 +146,8 @@ def run_training(
     record: Callable[[StepResult], dict[str, Any]] = default_record,
     on_start: Callable[[int], None] | None = None,
     postfix_keys: Sequence[str] = ("total",),
+    validate: Callable[[], dict[str, float]] | None = None,
+    val_every: int = 0,
 ) -> list[dict[str, Any]]:
     """Optimise ``model`` with AdamW for ``steps`` steps, resuming from ``state_path`` if valid.
 
@@ -154,6 +165,10 @@ def run_training(
         on_start: called with the step training starts from (0 or the resumed step) before
             the first ``loss_fn`` call, e.g. to build a batch iterator from that step.
         postfix_keys: row entries shown on the progress bar.
+        validate: held-out losses of the model (a fixed draw of validation examples), run
+            every ``val_every`` steps and after the last one, in eval mode, without gradients
+            and on a forked RNG (so training draws the same numbers with or without it); each
+            entry is recorded as ``val_<name>`` in that step's history row and logged.
 
     Returns:
         The history: one ``record`` row per step from step 0, including resumed ones.
@@ -186,8 +201,7 @@ def run_training(
     if on_start is not None:
         on_start(start)
     model.train()
-    bar = tqdm(total=steps, initial=start, desc=desc, disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, mininterval=1.0)
+    bar = progress_bar(total=steps, initial=start, desc=desc, unit="step", disable=not progress)
     for step in range(start, end):
         t_step = time.time()
         if step_seed is not None:
@@ -202,11 +216,14 @@ def run_training(
         row = record(StepResult(step=step, lr=step_lr, grad_norm=grad_norm,
                                 losses={k: float(v.detach()) for k, v in losses.items()},
                                 seconds=time.time() - t_step))
-        history.append(row)
         done = step + 1
+        if validate is not None and ((val_every > 0 and done % val_every == 0) or done == steps):
+            row.update({f"val_{k}": float(v) for k, v in _validate(model, validate).items()})
+        history.append(row)
         bar.update(1)
         bar.set_postfix({k: f"{row[k]:.4g}" for k in postfix_keys if k in row}, refresh=False)
-        if step == start or done % log_every == 0 or done == end:
+        if step == start or done % log_every == 0 or done == end \
+                or any(k.startswith("val_") for k in row):
             log.info("%s step %d/%d %s", desc, done, steps, " ".join(
                 f"{k}={v:.4g}" for k, v in row.items()
                 if k != "step" and isinstance(v, int | float)))

@@ -140,6 +140,13 @@ def fit_policy(
     def loss_fn(step: int) -> dict[str, torch.Tensor]:
         return losses_for(train_sampler.sample(bs, seed, step))
 
+    # Held-out losses on one fixed draw of validation-episode examples (the sampler draws from
+    # its own seeded generator), every val_every steps and at the end: over-fitting shows.
+    val_batch = val_sampler.sample(1024, seed + 1, 0)
+
+    def validate() -> dict[str, float]:
+        return {n: float(v) for n, v in losses_for(val_batch).items()}
+
     run = {
         "stage": stage, "policy": policy.cfg.to_dict(), "train": train_cfg, "seed": seed,
         "goal": [goal_offset_min, goal_offset_max], **(identity or {}),
@@ -157,10 +164,10 @@ def fit_policy(
         checkpoint_every=int(train_cfg["checkpoint_every"]),
         desc=f"train {stage}",
         progress=progress,
+        validate=validate,
+        val_every=int(train_cfg["val_every"]),
     )
-    # Held-out losses on validation episodes (fixed draw) to spot over-fitting.
-    with torch.no_grad():
-        val = {n: float(v) for n, v in losses_for(val_sampler.sample(1024, seed + 1, 0)).items()}
+    val = {k.removeprefix("val_"): v for k, v in history[-1].items() if k.startswith("val_")}
     log.info("%s validation losses: %s", stage, val)
     return FitResult(policy=policy, stats=stats, history=history, val=val)
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..io import ArtifactError
 from ..logs import get_logger
+from ..logs import progress as progress_bar
 from .batches import episode_rows
 from .checkpoint import load_world_model, world_model_fingerprint
 from .latent_cache import load_latent_cache
@@ -115,8 +114,8 @@ def prediction_error(model: WorldModel, latents: torch.Tensor, actions: torch.Te
     h, fs = model.cfg.history, model.cfg.frameskip
     offs = torch.arange(h + 1) * fs
     model_err, copy_err = [], []
-    for i in tqdm(range(0, len(starts), _BATCH), disable=not progress, file=sys.stderr,
-                  desc="health: predict", mininterval=1.0):
+    for i in progress_bar(range(0, len(starts), _BATCH), disable=not progress,
+                          desc="health: predict"):
         s = starts[i:i + _BATCH]
         z = latents[torch.as_tensor(s)[:, None] + offs[None, :]]  # (B, H+1, D)
         a = _action_blocks(actions, s, h, fs)  # (B, H, A)
@@ -149,8 +148,8 @@ def rollout_error(model: WorldModel, latents: torch.Tensor, actions: torch.Tenso
     fs = model.cfg.frameskip
     offs = torch.arange(1, n_blocks + 1) * fs
     model_err, copy_err = [], []
-    for i in tqdm(range(0, len(starts), _BATCH), disable=not progress, file=sys.stderr,
-                  desc="health: rollout", mininterval=1.0):
+    for i in progress_bar(range(0, len(starts), _BATCH), disable=not progress,
+                          desc="health: rollout"):
         s = starts[i:i + _BATCH]
         idx = torch.as_tensor(s)
         z0 = latents[idx]  # (B, D)
@@ -263,7 +262,7 @@ def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.Path
         max_windows: cap on prediction windows and on rollout starts (seeded subsample).
         rollout_blocks: K, rollout horizon in action blocks.
         seed: drives every subsample; same inputs + seed give the same numbers.
-        progress: tqdm bars on stderr.
+        progress: progress on stderr (larc_core.logs.progress).
         device: ``cpu``, ``cuda``, ``auto`` or a torch device for the model's predictions.
 
     Returns:

@@ -7,17 +7,16 @@ holding a different world model gets a clear error instead of silently mixing la
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from ..io import ArtifactError, atomic_torch_save, load_torch_file
 from ..logs import get_logger
+from ..logs import progress as progress_bar
 from .checkpoint import load_world_model, world_model_fingerprint
 
 log = get_logger("world_model.latent_cache")
@@ -70,8 +69,8 @@ def build_latent_cache(demo_path: str | os.PathLike, wm_path: str | os.PathLike,
         latents = torch.empty(n, model.cfg.latent_dim, dtype=torch.float32)
         filled = 0
         t0 = time.time()
-        with tqdm(total=n, disable=not progress, file=sys.stderr, desc="cache latents",
-                  unit="frame", mininterval=1.0) as bar:
+        with progress_bar(total=n, disable=not progress, desc="cache latents",
+                          unit="frame") as bar:
             for start, frames in demo.iter_frame_chunks(batch_size):
                 z = model.encode(torch.as_tensor(frames)).float().cpu()
                 latents[start:start + z.shape[0]] = z

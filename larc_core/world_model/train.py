@@ -30,7 +30,7 @@ log = get_logger("world_model.train")
 
 #: Train-config fields that do not change the trained weights (excluded from the resume hash).
 _HASH_EXCLUDED = ("checkpoint_every", "num_workers", "log_every", "cache_batch_size",
-                  "preload_max_gb")
+                  "preload_max_gb", "val_every", "val_max_windows")
 
 
 def _run_hash(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainConfig, seed: int,
@@ -95,7 +95,7 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         device: ``cpu``, ``cuda``, ``auto`` or a torch device.
         seed: run seed (weights, batch order, dropout, SIGReg directions).
         log_path: per-step JSONL log; default ``<out_dir>/train_log.jsonl``.
-        progress: show a tqdm progress bar on stderr.
+        progress: show progress on stderr (larc_core.logs.progress).
         stop_after_step: stop once this many steps are done (saving resumable state, writing no
             outputs); for time-boxed runs and tests.
 
@@ -141,7 +141,15 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
             log.info("all %d frames of %s read into memory", demo.n_frames, demo_path)
         train_ds = WindowDataset(source, demo.train_episodes, num_frames=num_frames,
                                  frameskip=model_cfg.frameskip)
+        val_ds = WindowDataset(demo, demo.val_episodes, num_frames=num_frames,
+                               frameskip=model_cfg.frameskip)
         run: dict[str, Any] = {}
+
+        def validate() -> dict[str, float]:
+            """Held-out teacher-forced prediction loss (the train rows' ``pred``)."""
+            loss, _ = evaluate_prediction_loss(model, val_ds, train_cfg.batch_size,
+                                               train_cfg.val_max_windows, dev)
+            return {} if loss is None else {"pred": loss}
 
         def on_start(start: int) -> None:
             run["start"] = start
@@ -171,7 +179,7 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
             log_every=train_cfg.log_every, lr_floor=0.0,
             step_seed=lambda step: mix_seed(seed, step, 1), stop_after_step=stop_after_step,
             save_final_state=True, record=record, on_start=on_start,
-            postfix_keys=("pred", "sigreg"),
+            postfix_keys=("pred", "sigreg"), validate=validate, val_every=train_cfg.val_every,
         )
         start, step = run["start"], len(rows)
 
@@ -183,8 +191,6 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
                      state_path)
             return summary
 
-        val_ds = WindowDataset(demo, demo.val_episodes, num_frames=num_frames,
-                               frameskip=model_cfg.frameskip)
         val_loss, val_n = evaluate_prediction_loss(model, val_ds, train_cfg.batch_size,
                                                    train_cfg.val_max_windows, dev)
         tail = rows[-min(50, len(rows)):]

@@ -13,6 +13,8 @@ rule table:
     output:
         md=report(paths.TABLE, caption="../report/table.rst", category="Results"),
         csv=paths.TABLE_CSV,
+        summary=paths.TABLE_SUMMARY_CSV,
+        metrics=paths.METRICS,
     log:
         "logs/table.log",
     conda:
@@ -27,6 +29,7 @@ rule figures:
         evals=eval_files(),
     output:
         png=report(paths.FIGURE, caption="../report/success_vs_offset.rst", category="Results"),
+        csv=paths.SUCCESS_PLOT_CSV,
     log:
         "logs/figures.log",
     conda:
