@@ -6,6 +6,7 @@ Run from the workflow root, e.g. ``larc train-chunk --config config/config.yaml`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,19 @@ from larc_core import paths
 from larc_core.methods import METHODS, STAGES
 
 DEFAULT_CONFIG = "config/config.yaml"
+
+
+def _count(minimum: int):
+    """argparse type: an integer >= ``minimum`` (a clear usage error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
 
 
 def _world_model_default() -> str:
@@ -48,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="override one config value (YAML value; repeatable), e.g. "
                              "--set eval.n_episodes=10")
         sp.add_argument("--log", default=None, help="also append log lines to this file")
-        sp.add_argument("--threads", type=int, default=1,
+        sp.add_argument("--accept-checkpoint-config", action="store_true",
+                        help="use a checkpoint whose settings differ from the config with its own "
+                             "settings (a warning) instead of stopping")
+        sp.add_argument("--threads", type=_count(1), default=1,
                         help="CPU threads (training, encoding) or worker processes (demo "
                              "collection, evaluation); default %(default)s")
         return sp
@@ -93,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         world_model(sp)
         sp.add_argument("--out-dir", default=None,
                         help=f"checkpoint folder (default: {stage.checkpoints}/seed<seed>)")
-        sp.add_argument("--seed", type=int, default=None,
+        sp.add_argument("--seed", type=_count(0), default=None,
                         help="training seed (default: the first of the config's seeds)")
         if stage.init_from:
             sp.add_argument("--init-dir", default=None,
@@ -112,18 +129,18 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("benchmarks", nargs="+", help="benchmark TSV files (results/benchmarks/)")
     out(sp, paths.RUNTIME, "report")
     sp = add("eval-pairs", "Draw the start/goal pairs of one goal offset.")
-    sp.add_argument("--offset", type=int, required=True, help="goal offset in env steps")
+    sp.add_argument("--offset", type=_count(1), required=True, help="goal offset in env steps")
     demos(sp)
     out(sp, None, "pairs file")
     sp = add("eval", "Evaluate one method at one goal offset in the PushT simulator.")
     sp.add_argument("--method", required=True, choices=list(METHODS),
                     help="a registered method (larc_core/methods.py)")
-    sp.add_argument("--offset", type=int, required=True, help="goal offset in env steps")
+    sp.add_argument("--offset", type=_count(1), required=True, help="goal offset in env steps")
     demos(sp)
     world_model(sp)
     sp.add_argument("--checkpoint-dir", default=None,
                     help="policy checkpoint folder (default: the method's folder for --seed)")
-    sp.add_argument("--seed", type=int, default=None,
+    sp.add_argument("--seed", type=_count(0), default=None,
                     help="policy training seed (default: the first of the config's seeds)")
     sp.add_argument("--pairs", default=None,
                     help=f"pairs file (default: {paths.PAIRS.format(offset='<offset>')})")
@@ -162,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         wm = getattr(args, "world_model", None) or _world_model_default()
         cmd, t = args.command, args.threads
         first_seed = int(config["seeds"][0])
+        accept = args.accept_checkpoint_config
         if cmd == "validate-config":
             print(f"{args.config}: valid")
         elif cmd == "link-artifacts":
@@ -169,11 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         elif cmd == "collect-demos":
             stages.collect_demos(settings.collect_demos(config), args.out, threads=t)
         elif cmd == "train-world-model":
-            stages.train_world_model(settings.train_world_model(config), args.demos, args.out,
-                                     threads=t)
+            # Resume state beside an output asked for elsewhere than the workflow's path.
+            stages.train_world_model(
+                settings.train_world_model(config), args.demos, args.out, threads=t,
+                state_dir=None if args.out == paths.WORLD_MODEL else
+                stages.state_dir_beside(args.out))
         elif cmd == "cache-latents":
             stages.cache_latents(settings.cache_latents(config), args.demos, wm, args.out,
-                                 threads=t)
+                                 threads=t, accept_checkpoint_config=accept)
         elif cmd == "import-world-model":
             stages.import_world_model(settings.import_world_model(config), args.source,
                                       args.demos, args.out)
@@ -182,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 settings.train_policy(config, args.stage),
                 first_seed if args.seed is None else args.seed, args.demos, args.latents, wm,
                 args.out_dir, init_dir=getattr(args, "init_dir", None), threads=t,
+                state_dir=stages.state_dir_beside(args.out_dir) if args.out_dir else None,
+                accept_checkpoint_config=accept,
             )
         elif cmd == "world-model-health":
             stages.world_model_health(settings.world_model_health(config), args.demos, wm,
@@ -198,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 settings.evaluate(config, args.method), args.offset, args.demos, wm,
                 args.checkpoint_dir, args.pairs, args.out,
                 seed=first_seed if args.seed is None else args.seed, threads=t,
+                accept_checkpoint_config=accept,
             )
         elif cmd == "latency":
             stages.latency(settings.latency(config), stages.default_eval_files(config),
@@ -221,8 +245,12 @@ def main(argv: list[str] | None = None) -> int:
 
             atomic_write_text(args.out, dvc_yaml(config["seeds"], config["eval"]["methods"]))
             print(f"wrote {args.out}")
-    except (ConfigError, ArtifactError, RestoreError) as exc:
-        print(f"larc {args.command}: error: {exc}", file=sys.stderr)
+    except (ConfigError, ArtifactError, RestoreError, ValueError, KeyError, OSError) as exc:
+        # One line naming what is wrong, not a traceback (LARC_DEBUG=1 shows the traceback).
+        if os.environ.get("LARC_DEBUG"):
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"larc {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0
 

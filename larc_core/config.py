@@ -160,6 +160,7 @@ def check_config(config: dict[str, Any], source: str = "config") -> None:
             f"eval.execute_chunk_size ({ev['execute_chunk_size']}) must be <= "
             f"policy.chunk.chunk_len ({chunk_len})"
         )
+    problems += _dataclass_problems(wm)
     if problems:
         raise ConfigError(f"invalid {source}:\n" + "\n".join(f"  {p}" for p in problems))
 
@@ -193,6 +194,21 @@ def apply_overrides(config: dict[str, Any], overrides: list[str] | None) -> dict
             node = node[part]
         node[parts[-1]] = value
     return config
+
+
+def _dataclass_problems(wm: dict[str, Any]) -> list[str]:
+    """The world model's own checks (encoder strides against image_size, decoder sizes ...),
+    run before any job instead of when the world model is first built."""
+    from larc_core.world_model.config import WorldModelConfig, WorldModelTrainConfig
+
+    problems = []
+    for key, build in (("world_model.model", WorldModelConfig.from_dict),
+                       ("world_model.train", lambda d: WorldModelTrainConfig(**d))):
+        try:
+            build(dict(wm[key.split(".")[1]]))
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{key}: {exc}")
+    return problems
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def train_world_model(config: dict) -> dict[str, Any]:
 def cache_latents(config: dict) -> dict[str, Any]:
     """Rule cache_latents: encoding batch size and device."""
     return {"batch_size": config["world_model"]["train"]["cache_batch_size"],
-            "device": config["device"]}
+            "world_model": config["world_model"]["model"], "device": config["device"]}
 
 
 def train_policy(config: dict, stage: str) -> dict[str, Any]:
@@ -53,14 +53,32 @@ def train_policy(config: dict, stage: str) -> dict[str, Any]:
     train = dict(p[st.train_block])
     # A fine-tuning block may leave the batch size to the shared training block.
     train.setdefault("batch_size", p["train"]["batch_size"])
-    return {
+    out = {
         "stage": stage,
-        "backbone": dict(p.get(st.backbone_block) or {}) if st.backbone_block else {},
+        "backbone": _block(p, st.backbone_block) if st.backbone_block else {},
         "train": train,
         "goal_offset_min": p["goal_offset_min"],
         "goal_offset_max": p["goal_offset_max"],
+        "world_model": config["world_model"]["model"],
         "device": config["device"],
     }
+    if st.init_from:  # the checkpoint it starts from must match its own stage's block
+        out["init_backbone"] = _block(p, get_stage(st.init_from).backbone_block)
+    return out
+
+
+def _block(policy: dict, name: str | None) -> dict[str, Any]:
+    """A backbone block of ``policy:`` (empty when left out: the dataclass defaults)."""
+    return dict(policy.get(name) or {}) if name else {}
+
+
+def backbone_block(stage: str) -> str:
+    """The ``policy:`` block holding a stage's backbone settings (its own, or the block of the
+    stage it fine-tunes, whose checkpoint it inherits)."""
+    st = get_stage(stage)
+    while st.backbone_block is None:
+        st = get_stage(st.init_from)
+    return st.backbone_block
 
 
 def eval_pairs(config: dict) -> dict[str, Any]:
@@ -84,6 +102,10 @@ def evaluate(config: dict, method: str) -> dict[str, Any]:
         "seed": config["seed"],
         "device": config["device"],
     }
+    if m.learned or m.planned:
+        out["world_model"] = config["world_model"]["model"]
+    if m.learned:
+        out["backbone"] = _block(config["policy"], backbone_block(m.stage.name))
     if m.planned:
         p = config["planner"]
         out.update(planner=planner_settings(p, method), latency_warmup=p["latency_warmup"],

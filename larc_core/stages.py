@@ -71,10 +71,21 @@ def data_report(demos: str = paths.DEMOS, out_md: str = paths.DATA_MD,
     return stats
 
 
+def state_dir_beside(out: str | Path) -> Path:
+    """Resume state of an output the CLI was asked to write outside the workflow's layout:
+    ``<out>.larc_state/`` beside it (never inside it: a rule's outputs are deleted on rerun)."""
+    out = Path(out)
+    return out.with_name(out.name + ".larc_state")
+
+
 def train_world_model(
-    settings: dict, demos: str = paths.DEMOS, out: str = paths.WORLD_MODEL, threads: int = 1
+    settings: dict, demos: str = paths.DEMOS, out: str = paths.WORLD_MODEL, threads: int = 1,
+    state_dir: str | Path | None = None,
 ) -> dict:
-    """Train the world model of ``settings`` (``settings.train_world_model``) on ``demos``."""
+    """Train the world model of ``settings`` (``settings.train_world_model``) on ``demos``,
+    holding the lock of its resume state (``state_dir``, default
+    ``.larc_state/train_world_model``) so no second process trains it at the same time."""
+    from larc_core.locking import exclusive
     from larc_core.world_model import (
         WorldModelConfig,
         WorldModelTrainConfig,
@@ -84,21 +95,25 @@ def train_world_model(
     )
 
     _threads(threads)
-    return train(
-        WorldModelConfig.from_dict(settings["model"]),
-        WorldModelTrainConfig(**settings["train"]),
-        demos, out, Path(paths.STATE_ROOT) / "train_world_model", settings["device"],
-        settings["seed"],
-    )
+    state_dir = Path(state_dir or Path(paths.STATE_ROOT) / "train_world_model")
+    with exclusive(state_dir, f"world model {out}"):
+        return train(
+            WorldModelConfig.from_dict(settings["model"]),
+            WorldModelTrainConfig(**settings["train"]),
+            demos, out, state_dir, settings["device"], settings["seed"],
+        )
 
 
 def cache_latents(
     settings: dict, demos: str = paths.DEMOS, world_model: str = paths.WORLD_MODEL,
-    out: str = paths.LATENTS, threads: int = 1,
+    out: str = paths.LATENTS, threads: int = 1, accept_checkpoint_config: bool = False,
 ) -> None:
-    """Encode every frame of ``demos`` once with the frozen world model."""
+    """Encode every frame of ``demos`` once with the frozen world model (which must match
+    ``world_model.model``)."""
+    from larc_core.agreement import check_world_model
     from larc_core.world_model import build_latent_cache
 
+    check_world_model(settings["world_model"], world_model, accept_checkpoint_config)
     _threads(threads)
     build_latent_cache(demos, world_model, out, batch_size=settings["batch_size"],
                        device=settings["device"])
@@ -107,30 +122,43 @@ def cache_latents(
 def train_policy(
     settings: dict, seed: int, demos: str = paths.DEMOS, latents: str = paths.LATENTS,
     world_model: str = paths.WORLD_MODEL, out_dir: str | None = None,
-    init_dir: str | None = None, threads: int = 1,
+    init_dir: str | None = None, threads: int = 1, state_dir: str | Path | None = None,
+    accept_checkpoint_config: bool = False,
 ) -> dict[str, Any]:
     """Train the stage of ``settings`` (``settings.train_policy``) with one seed; a fine-tuning
     stage starts from ``init_dir`` (default: the same seed's checkpoint of the stage it
     fine-tunes).
 
     Checkpoints go to ``out_dir`` (default ``paths.policy_dir(stage, seed)``); the resumable
-    state to ``.larc_state/train_<stage>/seed<s>``.
+    state to ``state_dir`` (default ``.larc_state/train_<stage>/seed<s>``), whose lock it holds
+    while it trains and writes.
     """
+    from larc_core.agreement import check_policy, check_world_model
+    from larc_core.locking import exclusive
     from larc_core.methods import get_stage
+    from larc_core.settings import backbone_block
     from larc_core.training.policy_train import train_policy as train
 
     _threads(threads)
     stage = get_stage(settings["stage"])
+    accept = accept_checkpoint_config
+    check_world_model(settings["world_model"], world_model, accept)
     if stage.init_from:
+        init = get_stage(stage.init_from)
         init_dir = init_dir or paths.policy_dir(stage.init_from, seed)
-    return train(
-        stage.name, demo_path=demos, latents_path=latents, world_model_path=world_model,
-        out_dir=out_dir or paths.policy_dir(stage.name, seed),
-        state_dir=Path(paths.STATE_ROOT) / stage.rule / f"seed{seed}",
-        policy_cfg=settings["backbone"], train_cfg=settings["train"],
-        goal_offset_min=settings["goal_offset_min"], goal_offset_max=settings["goal_offset_max"],
-        seed=int(seed), device=settings["device"], init_dir=init_dir if stage.init_from else None,
-    )
+        check_policy(init.backbone, settings["init_backbone"], backbone_block(init.name),
+                     Path(init_dir) / "shared_policy_backbone.pt", init.rule, accept)
+    out_dir = out_dir or paths.policy_dir(stage.name, seed)
+    state_dir = Path(state_dir or Path(paths.STATE_ROOT) / stage.rule / f"seed{seed}")
+    with exclusive(state_dir, f"{stage.name} policy {out_dir}"):
+        return train(
+            stage.name, demo_path=demos, latents_path=latents, world_model_path=world_model,
+            out_dir=out_dir, state_dir=state_dir,
+            policy_cfg=settings["backbone"], train_cfg=settings["train"],
+            goal_offset_min=settings["goal_offset_min"],
+            goal_offset_max=settings["goal_offset_max"], seed=int(seed),
+            device=settings["device"], init_dir=init_dir if stage.init_from else None,
+        )
 
 
 def eval_pairs(settings: dict, offset: int, demos: str = paths.DEMOS,
@@ -146,7 +174,7 @@ def evaluate(
     settings: dict, offset: int, demos: str = paths.DEMOS,
     world_model: str | None = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
     pairs: str | None = None, out: str | None = None, seed: int | None = None,
-    threads: int = 1,
+    threads: int = 1, accept_checkpoint_config: bool = False,
 ) -> dict:
     """Evaluate the method of ``settings`` (``settings.evaluate``) at one offset; a trained
     method uses the checkpoint of training seed ``seed`` (required for them, ignored for the
@@ -162,17 +190,31 @@ def evaluate(
     if m.learned and seed is None:
         raise ValueError(f"method {method!r} is trained per seed: give the training seed")
     seed = int(seed) if m.learned else None
+    checkpoint_dir = (checkpoint_dir or m.checkpoint_dir(seed)) if m.learned else None
+    _check_evaluated(settings, m, world_model, checkpoint_dir, accept_checkpoint_config)
     return run_eval(
         method, demo_path=demos,
         world_model_path=world_model if (m.learned or m.planned) else None,
-        checkpoint_dir=(checkpoint_dir or m.checkpoint_dir(seed)) if m.learned else None,
-        pairs_path=pairs or paths.PAIRS.format(offset=offset),
+        checkpoint_dir=checkpoint_dir, pairs_path=pairs or paths.PAIRS.format(offset=offset),
         out_path=out or paths.eval_path(method, offset, seed),
         execute_chunk_size=settings["execute_chunk_size"], planner=settings["planner"],
         latency_warmup=settings["latency_warmup"], latency_calls=settings["latency_calls"],
         device=settings["device"], seed=settings["seed"] if seed is None else seed,
         policy_seed=seed, workers=max(1, int(threads or 1)), max_pairs=settings["max_pairs"],
     )
+
+
+def _check_evaluated(settings: dict, method: Any, world_model: str | None,
+                     checkpoint_dir: str | None, accept: bool) -> None:
+    """The world model and the policy checkpoint an evaluation uses must match the config."""
+    from larc_core.agreement import check_policy, check_world_model
+    from larc_core.settings import backbone_block
+
+    if method.learned or method.planned:
+        check_world_model(settings["world_model"], world_model, accept)
+    if method.learned:
+        check_policy(method.backbone, settings["backbone"], backbone_block(method.stage.name),
+                     Path(checkpoint_dir) / "shared_policy_backbone.pt", method.stage.rule, accept)
 
 
 def default_eval_files(config: dict) -> list[str]:
@@ -243,10 +285,13 @@ def state_ceiling(settings: dict, demos: str, pairs: list[str], out: str,
     evaluation pairs -> ``out`` (JSON)."""
     from larc_core.evaluation.state_ceiling import state_ceiling as ceiling
     from larc_core.io import atomic_write_json
+    from larc_core.locking import exclusive
 
     _threads(threads)
-    res = ceiling(demos, pairs, settings["stages"], settings["policy"], settings["seed"],
-                  Path(paths.STATE_ROOT) / "state_ceiling")
+    state_dir = Path(paths.STATE_ROOT) / "state_ceiling"
+    with exclusive(state_dir, f"the true-state ceiling {out}"):
+        res = ceiling(demos, pairs, settings["stages"], settings["policy"], settings["seed"],
+                      state_dir)
     atomic_write_json(out, res)
     log.info("wrote %s: %s", out, ", ".join(
         f"{r['stage']} h{r['offset']} {r['successes']}/{r['n_episodes']}" for r in res["rows"]))

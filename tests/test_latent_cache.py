@@ -69,7 +69,7 @@ def test_cache_round_trip_matches_direct_encoding(setup):
                               expected_n_frames=69)
     assert cache.latents.shape == (69, 24) and cache.latents.dtype == torch.float32
     assert cache.meta["world_model_sha256"] == sha and cache.meta["resolution"] == RES
-    assert cache.meta["format"] == "larc-latent-cache" and cache.meta["version"] == 1
+    assert cache.meta["format"] == "larc-latent-cache" and cache.meta["version"] == 2
     model = load_world_model(wm)
     rows = np.array([0, 15, 16, 40, 68])
     with torch.no_grad():

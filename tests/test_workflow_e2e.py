@@ -337,7 +337,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(smoke_run, tmp_path
     subprocess.run(cmd, cwd=ref, check=True, capture_output=True, timeout=600)
 
     run = _training_dir(work, tmp_path / "run", steps)
-    state = run / ".larc_state/train_chunk/seed7/last.pt"
+    state = run / "out.larc_state/last.pt"  # beside the --out-dir it was asked for
     proc = subprocess.Popen(cmd, cwd=run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while not state.exists() and time.time() < deadline and proc.poll() is None:
@@ -355,6 +355,42 @@ def test_killed_training_resumes_to_the_uninterrupted_result(smoke_run, tmp_path
     assert "resuming" in res.stderr
     a, _, _ = load_policy(ref / "out/shared_policy_backbone.pt")
     b, _, _ = load_policy(run / "out/shared_policy_backbone.pt")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+
+
+@pytest.mark.e2e
+def test_two_concurrent_trainings_of_one_artifact_cannot_corrupt_it(smoke_run, tmp_path):
+    """Two real processes train the same checkpoint in one folder (as two Snakemake runs do once
+    Snakemake's own lock is gone): the second stops at once naming the first, which finishes
+    with the weights of a run that trained alone."""
+    import time
+
+    import torch
+
+    from larc_core.policies.checkpoint import load_policy
+
+    work, _ = smoke_run
+    cmd = [sys.executable, "-m", "larc_core.cli", "train-chunk", "--config", "config/long.yaml",
+           "--seed", "3"]
+    ref = _training_dir(work, tmp_path / "ref", 600)
+    subprocess.run(cmd, cwd=ref, check=True, capture_output=True, timeout=600)
+
+    run = _training_dir(work, tmp_path / "run", 600)
+    lock = run / ".larc_state/train_chunk/seed3/lock"
+    first = subprocess.Popen(cmd, cwd=run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.time() + 300
+    while not (lock.exists() and lock.read_text().startswith("pid")) and time.time() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run(cmd, cwd=run, capture_output=True, text=True, timeout=300)
+    assert first.poll() is None, "the first training ended before the second started"
+    assert second.returncode != 0 and "Traceback" not in second.stderr, second.stderr[-2000:]
+    assert f"is being trained right now by another process (pid {first.pid} " in second.stderr
+    assert first.wait(timeout=600) == 0, first.stderr.read()[-2000:]
+    ckpt = "checkpoints/larc_chunk_backbone_latent/seed3/shared_policy_backbone.pt"
+    a, _, _ = load_policy(ref / ckpt)
+    b, _, _ = load_policy(run / ckpt)
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(x, y), name
 

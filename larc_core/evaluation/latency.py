@@ -199,7 +199,7 @@ def benchmark_methods(
 ) -> dict[str, Any]:
     """:func:`benchmark_specs` on the first pair of ``pairs_path``: its recorded start state and
     goal image (the frame every method decides on)."""
-    pair = load_pairs(pairs_path)["pairs"][0]
+    pair = load_pairs(pairs_path, demo_path)["pairs"][0]
     with DemoFile(demo_path) as demo:
         goal_frame = demo.frames(np.array([pair["goal_row"]]))[0]
         resolution = demo.resolution

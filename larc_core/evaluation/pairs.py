@@ -70,11 +70,13 @@ def write_pairs(
     """Draw pairs and write ``{"offset", "seed", "budget", "pairs": [...]}`` atomically."""
     with DemoFile(demo_path) as demo:
         pairs = draw_pairs(demo, offset, n, seed)
+        fingerprint = demo.fingerprint
     doc = {
         "offset": offset,
         "budget": BUDGET_FACTOR * offset,
         "seed": seed,
         "source": str(demo_path),
+        "demo_fingerprint": fingerprint,
         "split": "validation",
         "median_block_displacement": float(np.median([p["block_displacement"] for p in pairs])),
         "pairs": pairs,
@@ -83,8 +85,9 @@ def write_pairs(
     return doc
 
 
-def load_pairs(path: str | Path) -> dict[str, Any]:
-    """Read a pairs file written by the ``eval_pairs`` rule."""
+def load_pairs(path: str | Path, demo_path: str | Path | None = None) -> dict[str, Any]:
+    """Read a pairs file written by the ``eval_pairs`` rule; with ``demo_path``, check that it
+    was drawn from that demo file (content fingerprint, not row counts)."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text())
@@ -92,4 +95,12 @@ def load_pairs(path: str | Path) -> dict[str, Any]:
         raise ArtifactError(f"pairs file {path} could not be read: {exc}") from exc
     if not {"offset", "budget", "pairs"} <= set(doc):
         raise ArtifactError(f"pairs file {path} lacks offset/budget/pairs")
+    if demo_path is not None:
+        with DemoFile(demo_path) as demo:
+            fingerprint = demo.fingerprint
+        if doc.get("demo_fingerprint") != fingerprint:
+            raise ArtifactError(
+                f"pairs file {path} was drawn from {doc.get('source')} (content fingerprint "
+                f"{str(doc.get('demo_fingerprint'))[:12]}), not from {demo_path} (fingerprint "
+                f"{fingerprint[:12]}); rerun eval_pairs for {demo_path}")
     return doc

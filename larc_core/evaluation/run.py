@@ -80,7 +80,7 @@ def evaluate(
     method = get_method(method_key)
     dev = resolve_device(device)
     seed_everything(seed)
-    doc = load_pairs(pairs_path)
+    doc = load_pairs(pairs_path, demo_path)
     pairs, offset, budget = doc["pairs"], int(doc["offset"]), int(doc["budget"])
     if max_pairs is not None:
         pairs = pairs[: int(max_pairs)]

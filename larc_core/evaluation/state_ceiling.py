@@ -116,7 +116,7 @@ def state_ceiling(demo_path: str | Path, pairs_paths: list[str | Path], stages: 
         states, actions = np.asarray(demo.state), np.asarray(demo.action)
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
         train_eps, val_eps = demo.train_episodes, demo.val_episodes
-    docs = [(str(p), load_pairs(p)) for p in pairs_paths]
+    docs = [(str(p), load_pairs(p, demo_path)) for p in pairs_paths]
     demo_sha = sha256_file(demo_path)
     rows, fits = [], {}
     for stage in stages:

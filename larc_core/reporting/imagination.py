@@ -79,10 +79,10 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
     wm_sha = sha256_file(world_model_path)
     model = load_world_model(world_model_path)
     cfg = model.cfg
-    cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha,
-                              expected_latent_dim=cfg.latent_dim)
-    latents = cache.latents.float()
     with DemoFile(demo_path) as demo:
+        cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha,
+                                  expected_latent_dim=cfg.latent_dim, demo=demo)
+        latents = cache.latents.float()
         pixels = np.asarray(demo.h5["pixels"][:])
         states, actions = np.asarray(demo.state), np.asarray(demo.action)
         train_rows = episode_rows(demo.ep_offset, demo.ep_len, demo.train_episodes)
@@ -140,7 +140,7 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
             f"LARC-Chunk {chunk_backbone} predicts {policy.chunk_len} actions, not a whole number "
             f"of the world model's action blocks ({fs} actions each): its chunk cannot be "
             "imagined; set policy.chunk.chunk_len to a multiple of world_model.model.frameskip")
-    pairs = load_pairs(pairs_path)["pairs"][:n_pairs]
+    pairs = load_pairs(pairs_path, demo_path)["pairs"][:n_pairs]
     n_blocks = policy.chunk_len // fs
     rows, labels = [], []
     with PushTEnv(resolution=pixels.shape[1]) as env:

@@ -44,7 +44,7 @@ def record_method(spec: ControllerSpec, eval_path: str | Path, pairs_path: str |
             reproduce the recorded outcome.
     """
     doc = json.loads(Path(eval_path).read_text())
-    pairs_doc = load_pairs(pairs_path)
+    pairs_doc = load_pairs(pairs_path, demo_path)
     if doc.get("pairs_file") and Path(doc["pairs_file"]).name != Path(pairs_path).name:
         raise ArtifactError(f"{eval_path} was evaluated on {doc['pairs_file']}, not {pairs_path}")
     picked = pick_episodes(doc)

@@ -207,11 +207,11 @@ def train_policy(
     dev = resolve_device(device)
     wm_sha = sha256_file(world_model_path)
     world_model = load_world_model(world_model_path, device=dev)
-    cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha)
-    latents = cache.latents.float()
-    latent_dim = latents.shape[1]
-
     with DemoFile(demo_path) as demo:
+        cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha, demo=demo)
+        latents = cache.latents.float()
+        latent_dim = latents.shape[1]
+        demo_fingerprint = demo.fingerprint
         if demo.n_frames != latents.shape[0]:
             raise ArtifactError(
                 f"latent cache {latents_path} has {latents.shape[0]} rows but {demo_path} has "
@@ -253,6 +253,8 @@ def train_policy(
         "final_train": history[-1] if history else {},
         "val": val,
         "goal_offset_range": [goal_offset_min, goal_offset_max],
+        "demo_fingerprint": demo_fingerprint,
+        "latents_sha256": sha256_file(latents_path),
     }
     policy.cpu()
     atomic_write_text(out_dir / "train_log.jsonl", "".join(json.dumps(r) + "\n" for r in history))

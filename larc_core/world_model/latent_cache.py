@@ -22,7 +22,7 @@ from .checkpoint import load_world_model, world_model_fingerprint
 log = get_logger("world_model.latent_cache")
 
 FORMAT = "larc-latent-cache"
-VERSION = 1
+VERSION = 2  # 2: records the demo file's content fingerprint
 _WHAT = "latent cache"
 
 
@@ -60,7 +60,7 @@ def build_latent_cache(demo_path: str | os.PathLike, wm_path: str | os.PathLike,
     sha = world_model_fingerprint(wm_path)
     model = load_world_model(wm_path, device=device)
     with DemoFile(demo_path) as demo:
-        n, res = int(demo.n_frames), int(demo.resolution)
+        n, res, fingerprint = int(demo.n_frames), int(demo.resolution), demo.fingerprint
         if res != model.cfg.image_size:
             raise ArtifactError(
                 f"demo file {demo_path} has {res} px frames but world model {wm_path} expects "
@@ -81,7 +81,8 @@ def build_latent_cache(demo_path: str | os.PathLike, wm_path: str | os.PathLike,
         raise ArtifactError(f"demo file {demo_path}: encoded {filled} frames, expected {n}")
     meta = {"format": FORMAT, "version": VERSION, "world_model_sha256": sha,
             "world_model_path": str(wm_path), "resolution": res,
-            "latent_dim": model.cfg.latent_dim, "n_frames": n, "demo_path": str(demo_path)}
+            "latent_dim": model.cfg.latent_dim, "n_frames": n, "demo_path": str(demo_path),
+            "demo_fingerprint": fingerprint}
     atomic_torch_save({"latents": latents, "meta": meta}, out_path)
     log.info("cached %d latents (D=%d) in %.1f s (%.0f frames/s) -> %s", n,
              model.cfg.latent_dim, wall, n / max(wall, 1e-9), out_path)
@@ -90,7 +91,8 @@ def build_latent_cache(demo_path: str | os.PathLike, wm_path: str | os.PathLike,
 
 def load_latent_cache(path: str | os.PathLike, expected_wm_sha256: str | None = None,
                       expected_latent_dim: int | None = None,
-                      expected_n_frames: int | None = None) -> LatentCache:
+                      expected_n_frames: int | None = None,
+                      demo: Any = None) -> LatentCache:
     """Load and validate a latent cache.
 
     Raises:
@@ -131,5 +133,11 @@ def load_latent_cache(path: str | os.PathLike, expected_wm_sha256: str | None = 
         raise ArtifactError(
             f"{_WHAT} {path}: holds {latents.shape[0]} frames but the demo file has "
             f"{expected_n_frames}; rerun cache_latents for this demo file"
+        )
+    if demo is not None and meta.get("demo_fingerprint") != demo.fingerprint:
+        raise ArtifactError(
+            f"{_WHAT} {path} was encoded from {meta.get('demo_path')} (content fingerprint "
+            f"{str(meta.get('demo_fingerprint'))[:12]}), not from {demo.path} (fingerprint "
+            f"{demo.fingerprint[:12]}); rerun cache_latents for {demo.path}"
         )
     return LatentCache(latents=latents.float(), meta=meta)
