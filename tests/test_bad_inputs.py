@@ -1,17 +1,18 @@
-"""Bad inputs as a hostile user gives them: each case runs the real `larc` CLI on the smoke run's
-artifacts and must stop with one clear line naming the file, key or value and what was expected
-(no traceback), leaving nothing complete-looking behind. The restore and concurrency cases run
-in tests/test_workflow_e2e.py (they need DVC and several processes)."""
+"""Bad inputs as a hostile user gives them: each case runs the real `larc` CLI (in this process:
+an uncaught exception fails the case as a traceback would) on the smoke run's artifacts and must
+stop with one clear line naming the file, key or value and what was expected, leaving nothing
+complete-looking behind. The cases that need DVC, Snakemake or several processes (a failed
+restore, two runs training one artifact, a killed training) run in tests/test_workflow_e2e.py."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import pytest
+import yaml
 
 WM = "checkpoints/world_model/world_model.pt"
 LATENTS = "data/pusht_frame_latents.pt"
@@ -33,13 +34,54 @@ def bad(smoke_run, tmp_path_factory) -> Path:
     shutil.copy2(work / DEMOS, root / "other.h5")
     with h5py.File(root / "other.h5", "r+") as f:
         f["state"][5, 2] += 3.0
+    # Broken files of every kind a consumer reads.
+    (root / "broken").mkdir()
+    (root / "broken/truncated.h5").write_bytes((work / DEMOS).read_bytes()[:4096])
+    (root / "broken/truncated.pt").write_bytes((work / WM).read_bytes()[:2048])
+    (root / "broken/not_a_checkpoint.pt").write_text('{"hello": 1}')
+    (root / "broken/pairs.json").write_text('{"offset": 25, "pairs": [')
+    (root / "broken/pairs_keys.json").write_text('{"offset": 25}')
+    (root / "broken/bench.tsv").write_text("s\th:m:s\nabc\t0:00:01\n")
+    (root / "broken/log.jsonl").write_text('{"step": 0, "bc": 1}\n{"step": 1, "bc"\n')
+    (root / "broken/chunk").mkdir()
+    (root / "broken/chunk/shared_policy_backbone.pt").write_bytes(
+        (work / CHUNK / "shared_policy_backbone.pt").read_bytes()[:1000])
+    import torch
+
+    from larc_core.world_model import load_world_model, save_world_model
+
+    other = load_world_model(work / WM)  # same settings, other weights
+    with torch.no_grad():
+        next(other.parameters()).add_(0.1)
+    save_world_model(other, root / "broken/other_wm.pt", other.meta)
+    (root / "config/not_yaml.yaml").write_text("eval: [1, 2\n")
+    (root / "config/list.yaml").write_text("- 1\n- 2\n")
+    smoke = yaml.safe_load((root / "config/smoke.yaml").read_text())
+    smoke["eval"]["n_epsiodes"] = 3  # a typo
+    (root / "config/typo.yaml").write_text(yaml.safe_dump(smoke))
     return root
 
 
-def larc(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "larc_core.cli", *args[:1], "--config",
-                           "config/smoke.yaml", *args[1:]], cwd=root, capture_output=True,
-                          text=True, timeout=600)
+def larc(root: Path, *args: str, config: str = "config/smoke.yaml") -> subprocess.CompletedProcess:
+    """``larc <args>`` run in ``root`` in this process: exit status and stderr."""
+    import contextlib
+    import io
+    import os
+
+    from larc_core.cli import main
+
+    err, cwd = io.StringIO(), os.getcwd()
+    argv = [*args[:1], *(["--config", config] if config else []), *args[1:]]
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code
+    finally:
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(argv, code, "", err.getvalue())
 
 
 CASES = {
@@ -92,6 +134,91 @@ CASES = {
                           ["larc eval-pairs: error:", "/proc/larc"], None),
     "override of a missing section": (["validate-config", "--set", "evl.n_episodes=3"],
                                       ["--set 'evl.n_episodes=3': evl is not a section"], None),
+    "override value that is not YAML": (["validate-config", "--set", "eval.offsets=[25"],
+                                        ["--set 'eval.offsets=[25': the value is not valid YAML"],
+                                        None),
+    "zero threads": (["eval-pairs", "--offset", "25", "--threads", "0"],
+                     ["--threads: must be >= 1, got 0"], None),
+    "offset that is not a number": (["eval-pairs", "--offset", "h25"],
+                                    ["--offset: expected an integer, got 'h25'"], None),
+    "unknown subcommand": (["train-everything"], ["invalid choice: 'train-everything'"], None),
+    "missing required option": (["eval", "--method", "noop"], ["--offset"], None),
+    # Config files.
+    "missing config file": (["validate-config", "--config", "config/nope.yaml"],
+                            ["config file not found: config/nope.yaml"], None),
+    "config that is not YAML": (["validate-config", "--config", "config/not_yaml.yaml"],
+                                ["config file config/not_yaml.yaml is not valid YAML"], None),
+    "config that is not a mapping": (["validate-config", "--config", "config/list.yaml"],
+                                     ["must hold a mapping, got list"], None),
+    "misspelt config key": (["validate-config", "--config", "config/typo.yaml"],
+                            ["eval", "'n_epsiodes' was unexpected"], None),
+    "wrong type": (["validate-config", "--set", "eval.offsets=25"],
+                   ["eval.offsets: 25 is not of type 'array'"], None),
+    "unknown device": (["validate-config", "--set", "device=tpu"], ["device", "'tpu'"], None),
+    "no seeds": (["validate-config", "--set", "seeds=[]"], ["seeds: [] should be non-empty"],
+                 None),
+    "no methods": (["validate-config", "--set", "eval.methods=[]"],
+                   ["eval.methods: [] should be non-empty"], None),
+    "unregistered method in the config": (
+        ["validate-config", "--set", "eval.methods=[larc_idm, magic]"],
+        ["eval.methods: unknown method 'magic'; registered"], None),
+    "backbone block of no registered stage": (
+        ["validate-config", "--set", "policy.toy={hidden_dim: 8}"],
+        ["policy.toy: no registered training stage has this backbone block"], None),
+    "offset longer than the shortest episode": (
+        ["validate-config", "--set", "eval.offsets=[25, 70]"],
+        ["data.min_len (60) must exceed the largest eval offset (70)"], None),
+    "chunk length not a multiple of frameskip": (
+        ["validate-config", "--set", "policy.chunk.chunk_len=7"],
+        ["policy.chunk.chunk_len (7) must be a multiple of world_model.model.frameskip (5)"],
+        None),
+    "execute more actions than a chunk holds": (
+        ["validate-config", "--set", "eval.execute_chunk_size=20"],
+        ["eval.execute_chunk_size (20) must be <= policy.chunk.chunk_len (10)"], None),
+    "inverted goal range": (["validate-config", "--set", "policy.goal_offset_min=80"],
+                            ["policy.goal_offset_min (80) must be <= policy.goal_offset_max"],
+                            None),
+    "image size unlike the data": (["validate-config", "--set", "data.resolution=64"],
+                                   ["world_model.model.image_size (32) must equal "
+                                    "data.resolution (64)"], None),
+    "more elites than samples": (["eval", "--method", "cem_commit5", "--offset", "25", "--set",
+                                  "planner.top_k=1000", "--out", "out/cem_k.json"],
+                                 ["top_k", "1000"], "out/cem_k.json"),
+    "artifacts folder that does not exist": (
+        ["link-artifacts", "--set", "artifacts.dir=/nonexistent/larc", "--manifest",
+         "out/manifest.json"], ["/nonexistent/larc"], "out/manifest.json"),
+    # Missing and broken files.
+    "missing demo file": (["eval-pairs", "--offset", "25", "--demos", "nope.h5", "--out",
+                           "out/p.json"], ["demo file not found: nope.h5"], "out/p.json"),
+    "truncated demo file": (["eval-pairs", "--offset", "25", "--demos", "broken/truncated.h5",
+                             "--out", "out/p.json"],
+                            ["broken/truncated.h5", "corrupt"], "out/p.json"),
+    "truncated world model": (["cache-latents", "--world-model", "broken/truncated.pt", "--out",
+                               "out/l.pt"], ["broken/truncated.pt"], "out/l.pt"),
+    "world model that is not a checkpoint": (
+        ["cache-latents", "--world-model", "broken/not_a_checkpoint.pt", "--out", "out/l.pt"],
+        ["broken/not_a_checkpoint.pt"], "out/l.pt"),
+    "truncated policy checkpoint": (
+        ["eval", "--method", "larc_chunk", "--offset", "25", "--checkpoint-dir", "broken/chunk",
+         "--out", "out/c.json"], ["broken/chunk/shared_policy_backbone.pt"], "out/c.json"),
+    "missing policy checkpoint": (
+        ["eval", "--method", "larc_idm", "--offset", "25", "--seed", "0", "--out", "out/i.json"],
+        ["checkpoints/larc_idm_backbone_latent/seed0/shared_policy_backbone.pt"], "out/i.json"),
+    "pairs file cut short": (["eval", "--method", "noop", "--offset", "25", "--pairs",
+                              "broken/pairs.json", "--out", "out/n.json"],
+                             ["pairs file broken/pairs.json could not be read"], "out/n.json"),
+    "pairs file without pairs": (["eval", "--method", "noop", "--offset", "25", "--pairs",
+                                  "broken/pairs_keys.json", "--out", "out/n.json"],
+                                 ["pairs file broken/pairs_keys.json lacks"], "out/n.json"),
+    "latents of another world model": (
+        ["train-idm", "--world-model", "broken/other_wm.pt", "--out-dir", "out/idm"],
+        ["broken/other_wm.pt"], "out/idm"),
+    "broken benchmark file": (["runtime", "broken/bench.tsv", "--out", "out/runtime.md"],
+                              ["benchmark file broken/bench.tsv", "non-numeric value 'abc'"],
+                              "out/runtime.md"),
+    "broken train log": (["training-curves", "--name", "chunk", "--train-log",
+                          "broken/log.jsonl", "--out", "out/c.png"],
+                         ["train log broken/log.jsonl, line 2: not valid JSON"], "out/c.png"),
     "override without a value": (["validate-config", "--set", "eval.n_episodes"],
                                  ["expected KEY.PATH=VALUE"], None),
     "config value out of range": (["validate-config", "--set", "eval.n_episodes=0"],

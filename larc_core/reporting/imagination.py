@@ -81,7 +81,8 @@ def world_model_views(demo_path: str | Path, world_model_path: str | Path,
     cfg = model.cfg
     with DemoFile(demo_path) as demo:
         cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha,
-                                  expected_latent_dim=cfg.latent_dim, demo=demo)
+                                  expected_latent_dim=cfg.latent_dim, demo=demo,
+                                  world_model_path=world_model_path)
         latents = cache.latents.float()
         pixels = np.asarray(demo.h5["pixels"][:])
         states, actions = np.asarray(demo.state), np.asarray(demo.action)

@@ -208,7 +208,8 @@ def train_policy(
     wm_sha = sha256_file(world_model_path)
     world_model = load_world_model(world_model_path, device=dev)
     with DemoFile(demo_path) as demo:
-        cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha, demo=demo)
+        cache = load_latent_cache(latents_path, expected_wm_sha256=wm_sha, demo=demo,
+                                  world_model_path=world_model_path)
         latents = cache.latents.float()
         latent_dim = latents.shape[1]
         demo_fingerprint = demo.fingerprint

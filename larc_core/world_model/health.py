@@ -288,7 +288,8 @@ def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.Path
         n_frames = demo.n_frames
         cache = load_latent_cache(latents_path, expected_wm_sha256=sha,
                                   expected_latent_dim=cfg.latent_dim,
-                                  expected_n_frames=n_frames, demo=demo)
+                                  expected_n_frames=n_frames, demo=demo,
+                                  world_model_path=world_model_path)
         actions = torch.as_tensor(np.asarray(demo.action, dtype=np.float32))
         state = np.asarray(demo.state)
         ep_offset, ep_len = demo.ep_offset, demo.ep_len.astype(np.int64)

@@ -92,7 +92,8 @@ def build_latent_cache(demo_path: str | os.PathLike, wm_path: str | os.PathLike,
 def load_latent_cache(path: str | os.PathLike, expected_wm_sha256: str | None = None,
                       expected_latent_dim: int | None = None,
                       expected_n_frames: int | None = None,
-                      demo: Any = None) -> LatentCache:
+                      demo: Any = None,
+                      world_model_path: str | os.PathLike | None = None) -> LatentCache:
     """Load and validate a latent cache.
 
     Raises:
@@ -120,9 +121,11 @@ def load_latent_cache(path: str | os.PathLike, expected_wm_sha256: str | None = 
             f"(n_frames={meta.get('n_frames')}, latent_dim={meta.get('latent_dim')})"
         )
     if expected_wm_sha256 is not None and meta.get("world_model_sha256") != expected_wm_sha256:
+        given = f"world model {world_model_path}" if world_model_path else "the loaded world model"
         raise ArtifactError(
-            f"{_WHAT} {path}: latents were built by world model {meta.get('world_model_sha256')},"
-            f" but the loaded world model is {expected_wm_sha256}; rerun cache_latents"
+            f"{_WHAT} {path}: latents were built by world model {meta.get('world_model_path')} "
+            f"(sha256 {str(meta.get('world_model_sha256'))[:12]}), but {given} has sha256 "
+            f"{expected_wm_sha256[:12]}; rerun cache_latents with it"
         )
     if expected_latent_dim is not None and latents.shape[1] != expected_latent_dim:
         raise ArtifactError(
