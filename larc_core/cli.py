@@ -156,8 +156,9 @@ def _parser() -> argparse.ArgumentParser:
     out(sp, paths.FIGURE, "figure")
     sp = add("restore", "Restore a published run: dvc pull, check every output against dvc.lock, "
                         "mark them up to date for Snakemake, confirm nothing is left to do.")
-    sp.add_argument("targets", nargs="*", default=[paths.TABLE],
-                    help="Snakemake targets to restore (default: %(default)s)")
+    sp.add_argument("targets", nargs="*", default=[],
+                    help="Snakemake targets to restore (default: the workflow's default target, "
+                         "every output of the run)")
     sp = add("dvc-yaml", "Write dvc.yaml from the method registry (one DVC stage per trained "
                          "stage; cmd targets use the config's seeds, metrics and plots its "
                          "evaluated methods).")
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             from larc_core.restore import restore
 
             restore(list(args.targets), configfile=args.config)
-            print(f"restored: nothing to do for {' '.join(args.targets)}")
+            print(f"restored: nothing to do for {' '.join(args.targets) or 'the default target'}")
         elif cmd == "dvc-yaml":
             from larc_core.dvc_stages import dvc_yaml
             from larc_core.io import atomic_write_text

@@ -80,4 +80,5 @@ def restore(targets: list[str], configfile: str | None = None, run: Runner = _ru
     if res.returncode != 0 or "Nothing to be done" not in res.stdout + res.stderr:
         raise RestoreError("after the restore Snakemake still plans jobs (the restored run is "
                            f"not the one this config and code describe):\n{_tail(res, 3000)}")
-    log.info("restored: Snakemake has nothing to do for %s", " ".join(targets))
+    log.info("restored: Snakemake has nothing to do for %s",
+             " ".join(targets) or "the default target")

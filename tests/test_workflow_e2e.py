@@ -395,6 +395,44 @@ def test_two_concurrent_trainings_of_one_artifact_cannot_corrupt_it(smoke_run, t
         assert torch.equal(x, y), name
 
 
+@pytest.mark.e2e
+def test_two_concurrent_snakemake_runs_cannot_corrupt_an_artifact(smoke_run, tmp_path):
+    """Two real Snakemake runs in one folder train the same checkpoint; the second runs without
+    Snakemake's directory lock (`--nolock`: as after a third run ended and removed it). Its job
+    stops at once on the project's lock; the first finishes with the weights of a run alone."""
+    import time
+
+    import torch
+
+    from larc_core.policies.checkpoint import load_policy
+
+    work, _ = smoke_run
+    ckpt = "checkpoints/larc_chunk_backbone_latent/seed0/shared_policy_backbone.pt"
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", ckpt, "--configfile",
+           "config/long.yaml"]
+    ref = _training_dir(work, copy_workflow(tmp_path / "ref"), 8000)
+    subprocess.run(cmd, cwd=ref, check=True, capture_output=True, timeout=600)
+    run = _training_dir(work, copy_workflow(tmp_path / "run"), 8000)
+    first = subprocess.Popen(cmd, cwd=run, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    lock = run / ".larc_state/train_chunk/seed0/lock"
+    deadline = time.time() + 300
+    while not (lock.exists() and lock.read_text().startswith("pid")) and time.time() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run([*cmd[:3], "--nolock", *cmd[3:]], cwd=run, capture_output=True,
+                            text=True, timeout=600)
+    assert first.poll() is None, "the first run ended before the second started"
+    assert second.returncode != 0
+    log = (run / "logs/train_chunk/seed0.log").read_text()
+    assert "is being trained right now by another process (pid" in log, log[-3000:]
+    out, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, out[-3000:]
+    a, _, _ = load_policy(ref / ckpt)
+    b, _, _ = load_policy(run / ckpt)
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+
+
 def _run(cmd: list[str], cwd: Path) -> str:
     res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, f"{cmd} failed in {cwd}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
@@ -446,14 +484,15 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     _run(["git", "clone", "-q", str(src), str(dst)], tmp_path)
     # The documented restore: pull, check every output against dvc.lock, mark them up to date.
     out = _run(larc, dst)
-    assert "restored: nothing to do for results/table.md" in out
+    assert "restored: nothing to do for the default target" in out
     for rel in ("data/pusht_expert_train.h5", "checkpoints/world_model/world_model.pt",
                 "checkpoints/larc_chunk_backbone_wm_ft/seed1/shared_policy_backbone.pt",
                 "results/eval/larc_idm/seed0_h25.json"):
         assert (hashlib.sha256((dst / rel).read_bytes()).digest()
                 == hashlib.sha256((work / rel).read_bytes()).digest()), rel
-    res = snakemake(dst, "-n", "results/table.md")
-    assert "Nothing to be done" in res.stdout + res.stderr
+    for target in ("results/table.md", "all"):
+        res = snakemake(dst, "-n", target)
+        assert "Nothing to be done" in res.stdout + res.stderr, target
     # DVC's metrics are the table's success rates; its plots render the curves.
     shown = _run(["dvc", "metrics", "show"], dst)
     assert "results/metrics.json" in shown and "success_rate.larc_chunk_wm_ft.h25" in shown
