@@ -66,12 +66,17 @@ def larc(root: Path, *args: str, config: str = "config/smoke.yaml") -> subproces
     """``larc <args>`` run in ``root`` in this process: exit status and stderr."""
     import contextlib
     import io
+    import logging
     import os
 
     from larc_core.cli import main
 
     err, cwd = io.StringIO(), os.getcwd()
     argv = [*args[:1], *(["--config", config] if config else []), *args[1:]]
+    # main() configures the `larc` logger for a process of its own: give it back afterwards,
+    # so later tests still capture log records.
+    logger = logging.getLogger("larc")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
     os.chdir(root)
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
@@ -81,6 +86,8 @@ def larc(root: Path, *args: str, config: str = "config/smoke.yaml") -> subproces
                 code = exc.code
     finally:
         os.chdir(cwd)
+        logger.handlers[:], logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
     return subprocess.CompletedProcess(argv, code, "", err.getvalue())
 
 

@@ -124,8 +124,8 @@ def load_latent_cache(path: str | os.PathLike, expected_wm_sha256: str | None = 
         given = f"world model {world_model_path}" if world_model_path else "the loaded world model"
         raise ArtifactError(
             f"{_WHAT} {path}: latents were built by world model {meta.get('world_model_path')} "
-            f"(sha256 {str(meta.get('world_model_sha256'))[:12]}), but {given} has sha256 "
-            f"{expected_wm_sha256[:12]}; rerun cache_latents with it"
+            f"(sha256 {meta.get('world_model_sha256')}), but {given} has sha256 "
+            f"{expected_wm_sha256}; rerun cache_latents with it"
         )
     if expected_latent_dim is not None and latents.shape[1] != expected_latent_dim:
         raise ArtifactError(
