@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from larc_core.io import ArtifactError, atomic_write_json, sha256_file
+from larc_core.io import LINKED, ArtifactError, atomic_write_json, sha256_file
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def _validate_world_model(path: Path, cfg: Any) -> dict[str, Any]:
     )
 
     if not is_object_checkpoint(path):
-        payload = load_torch_file(path, "world-model checkpoint")
+        payload = load_torch_file(path, "world-model checkpoint", fix=LINKED)
         if isinstance(payload, dict) and payload.get("format") == FORMAT:
             wm = load_world_model(path)
             if cfg is not None and wm.cfg != cfg:

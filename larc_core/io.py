@@ -74,12 +74,18 @@ def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def load_torch_file(path: str | os.PathLike, what: str) -> Any:
+REBUILD = "delete it and rerun the rule that builds it"
+LINKED = ("it is a published file linked from artifacts.dir, which no rule builds: download it "
+          "again, or remove it from artifacts.dir to build one with the workflow")
+
+
+def load_torch_file(path: str | os.PathLike, what: str, fix: str = REBUILD) -> Any:
     """Load a ``torch.save`` file with ``weights_only=True`` and a clear error when it fails.
 
     Args:
         path: file to load.
         what: human description used in errors (e.g. "world-model checkpoint").
+        fix: what to do about a corrupt file (``LINKED`` for published files).
     """
     import torch
 
@@ -91,5 +97,5 @@ def load_torch_file(path: str | os.PathLike, what: str) -> Any:
     except Exception as exc:  # torch raises several types for truncated/corrupt files
         raise ArtifactError(
             f"{what} {path} could not be read ({type(exc).__name__}: {exc}); "
-            "the file is corrupt or truncated - delete it and rerun the rule that builds it"
+            f"the file is corrupt or truncated - {fix}"
         ) from exc

@@ -69,6 +69,15 @@ def test_corrupt_checkpoint_is_rejected(tmp_path):
         link_artifacts(src, tmp_path / "wf", tmp_path / "wf/artifacts/manifest.json")
 
 
+def test_corrupt_linked_weights_say_no_rule_builds_them(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "weights.pt").write_bytes(b"\x80\x04 cut short")
+    with pytest.raises(ArtifactError, match="weights.pt") as info:
+        link_artifacts(src, tmp_path / "wf", tmp_path / "wf/artifacts/manifest.json")
+    assert "no rule builds" in str(info.value) and "rerun the rule" not in str(info.value)
+
+
 # ------------------------------------------------------------------ LeWM world-model files
 def _lewm_weights(path, drop: str | None = None) -> None:
     """A paper-size state dict in LeWM's layout (no LARC action statistics)."""

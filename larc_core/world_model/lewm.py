@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io import ArtifactError, load_torch_file, sha256_file
+from ..io import LINKED, ArtifactError, load_torch_file, sha256_file
 from .config import WorldModelConfig, WorldModelConfigError
 from .model import LARC_ONLY_KEYS, WorldModel
 from .shapes import compare_shapes
@@ -146,7 +146,7 @@ def read_lewm_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if is_object_checkpoint(path):
         return _as_state_dict(_load_object_checkpoint(path), f"LeWM object checkpoint {path}")
     what = f"LeWM weights file {path}"
-    payload = load_torch_file(path, "LeWM weights file")
+    payload = load_torch_file(path, "LeWM weights file", fix=LINKED)
     if isinstance(payload, Mapping) and payload.get("format") == "larc-world-model":
         raise ArtifactError(
             f"{what} is a LARC world-model checkpoint, not a LeWM one: load it with "
