@@ -39,10 +39,14 @@ def check_agrees(config: dict[str, Any], checkpoint: dict[str, Any], prefix: str
     if accept:
         log.warning("using %s with its own settings, not the config's: %s", path, text)
         return
+    if "external" in Path(path).parts:  # linked from artifacts.dir (larc_core.artifacts)
+        fix = ("It is a published file linked from artifacts.dir, which no rule builds: set the "
+               "config to its settings")
+    else:
+        fix = f"Rerun {rule} with this config"
     raise ArtifactError(
-        f"{path} was built with other settings than the config gives: {text}. Rerun {rule} "
-        "with this config, or pass --accept-checkpoint-config to use the checkpoint's own "
-        "settings")
+        f"{path} was built with other settings than the config gives: {text}. {fix}, or pass "
+        "--accept-checkpoint-config (larc CLI) to use the checkpoint's own settings")
 
 
 def check_world_model(model_config: dict[str, Any], path: str | Path,

@@ -238,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         elif cmd == "restore":
             from larc_core.restore import restore
 
+            if args.overrides:
+                raise ConfigError("larc restore checks the run of a config file: put the "
+                                  f"values of --set {' '.join(args.overrides)} in a file and "
+                                  "pass it with --config")
             restore(list(args.targets), configfile=args.config)
             print(f"restored: nothing to do for {' '.join(args.targets) or 'the default target'}")
         elif cmd == "dvc-yaml":

@@ -185,7 +185,11 @@ def apply_overrides(config: dict[str, Any], overrides: list[str] | None) -> dict
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
         node: Any = config
+        schema: Any = _schema()
         for depth, part in enumerate(parts[:-1]):
+            schema = (schema or {}).get("properties", {}).get(part)
+            if isinstance(node, dict) and part not in node and (schema or {}).get("type") == "object":
+                node[part] = {}  # a section the schema defines and the file leaves to defaults
             if not isinstance(node, dict) or not isinstance(node.get(part), dict):
                 where = ".".join(parts[:depth + 1])
                 known = sorted(node) if isinstance(node, dict) else []

@@ -45,6 +45,9 @@ def exclusive(state_dir: str | Path, what: str) -> Iterator[Path]:
             "runs must not train the same artifact at once. Wait for it to finish, or stop it "
             "and rerun."
         ) from None
+    except OSError:
+        os.close(fd)
+        raise
     try:
         os.ftruncate(fd, 0)
         since = datetime.datetime.now().isoformat(timespec="seconds")

@@ -36,7 +36,9 @@ def collect_demos(config: dict) -> dict[str, Any]:
 def train_world_model(config: dict) -> dict[str, Any]:
     """Rule train_world_model: model and training settings, seed, device."""
     wm = config["world_model"]
-    return {"model": wm["model"], "train": wm["train"], "seed": config["seed"],
+    # cache_batch_size belongs to rule cache_latents: editing it must not retrain the model.
+    train = {k: v for k, v in wm["train"].items() if k != "cache_batch_size"}
+    return {"model": wm["model"], "train": train, "seed": config["seed"],
             "device": config["device"]}
 
 

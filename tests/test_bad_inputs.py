@@ -226,6 +226,9 @@ CASES = {
     "broken train log": (["training-curves", "--name", "chunk", "--train-log",
                           "broken/log.jsonl", "--out", "out/c.png"],
                          ["train log broken/log.jsonl, line 2: not valid JSON"], "out/c.png"),
+    "restore of a config the file does not hold": (
+        ["restore", "--set", "eval.n_episodes=3"],
+        ["larc restore checks the run of a config file", "--set eval.n_episodes=3"], None),
     "override without a value": (["validate-config", "--set", "eval.n_episodes"],
                                  ["expected KEY.PATH=VALUE"], None),
     "config value out of range": (["validate-config", "--set", "eval.n_episodes=0"],

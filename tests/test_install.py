@@ -92,6 +92,8 @@ def test_cli_set_overrides_are_validated(tmp_path, repo_root):
     cfg = apply_overrides({"eval": {"n_episodes": 5}, "device": "cpu"},
                           ["eval.n_episodes=7", "device=cuda", "eval.offsets=[25, 50]"])
     assert cfg == {"eval": {"n_episodes": 7, "offsets": [25, 50]}, "device": "cuda"}
+    # A section the schema defines but the file leaves to its defaults can be set too.
+    assert apply_overrides({}, ["latency.warmup=3"]) == {"latency": {"warmup": 3}}
 
 
 # Import name -> distribution name, where they differ.

@@ -465,3 +465,22 @@ def test_keypoint_encoder_and_broadcast_decoder():
     torch.testing.assert_close(g[0]["recon"], g[1]["recon"])
     with pytest.raises(WorldModelConfigError, match="decoder_size"):
         tiny_cfg(decoder="broadcast", decoder_channels=[8], decoder_size=4 * RES)
+
+
+def test_resume_hash_follows_the_demonstrations_and_their_split():
+    """A finished world-model state is reused only for the same content and the same training
+    episodes: a new val_fraction moves the split and must retrain."""
+    from types import SimpleNamespace
+
+    from larc_core.world_model.config import WorldModelConfig, WorldModelTrainConfig
+    from larc_core.world_model.train import _run_hash
+
+    cfg, train = WorldModelConfig(image_size=32, cnn_channels=(8, 16)), WorldModelTrainConfig()
+    a = SimpleNamespace(fingerprint="f" * 64, train_episodes=np.array([0, 1, 2]))
+    same = SimpleNamespace(fingerprint="f" * 64, train_episodes=np.array([0, 1, 2]))
+    split = SimpleNamespace(fingerprint="f" * 64, train_episodes=np.array([0, 1]))
+    other = SimpleNamespace(fingerprint="e" * 64, train_episodes=np.array([0, 1, 2]))
+    h = _run_hash(cfg, train, 0, a)
+    assert h == _run_hash(cfg, train, 0, same)
+    assert h != _run_hash(cfg, train, 0, split) and h != _run_hash(cfg, train, 0, other)
+

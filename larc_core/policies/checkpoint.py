@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from larc_core.io import ArtifactError, atomic_torch_save, load_torch_file
-from larc_core.policies import POLICY_REGISTRY, ActionStats, LatentPolicy, make_policy
+from larc_core.policies import ActionStats, LatentPolicy, make_policy, policy_class
 
 BACKBONE_FILE = "shared_policy_backbone.pt"
 STATS_FILE = "action_stats.pt"
@@ -55,11 +55,11 @@ def load_policy(
             f"(expected a dict with format={FORMAT!r})"
         )
     name = payload["name"]
-    if name not in POLICY_REGISTRY:
+    try:
+        policy_class(name)
+    except (KeyError, TypeError) as exc:
         raise ArtifactError(
-            f"policy checkpoint {backbone_path} names backbone {name!r}; "
-            f"known: {sorted(POLICY_REGISTRY)}"
-        )
+            f"policy checkpoint {backbone_path} names backbone {name!r}: {exc}") from exc
     policy = make_policy(name, **payload["config"])
     missing, unexpected = [], []
     own = policy.state_dict()

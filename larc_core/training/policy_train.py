@@ -225,11 +225,18 @@ def train_policy(
     if st.init_from:
         if init_dir is None:
             raise ValueError(f"{stage} needs init_dir (the {st.init_from} checkpoint folder)")
-        init = load_policy(
-            Path(init_dir) / BACKBONE_FILE,
-            expected_world_model_sha256=wm_sha,
-            expected_latent_dim=latent_dim,
-        )[:2]
+        init_path = Path(init_dir) / BACKBONE_FILE
+        *init, init_meta = load_policy(
+            init_path, expected_world_model_sha256=wm_sha, expected_latent_dim=latent_dim)
+        init = tuple(init)
+        # A checkpoint this project trained records its demonstrations (a published one does
+        # not): it must have been trained on these.
+        recorded = init_meta.get("demo_fingerprint")
+        if recorded is not None and recorded != demo_fingerprint:
+            raise ArtifactError(
+                f"{init_path} was trained on other demonstrations (content fingerprint "
+                f"{recorded[:12]}) than {demo_path} ({demo_fingerprint[:12]}); rerun "
+                f"{get_stage(st.init_from).rule} on {demo_path}")
     else:
         init = None
     identity = {

@@ -7,6 +7,7 @@ interrupted-then-resumed CPU run ends with the same weights as an uninterrupted 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -34,10 +35,13 @@ _HASH_EXCLUDED = ("checkpoint_every", "num_workers", "log_every", "cache_batch_s
 
 
 def _run_hash(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainConfig, seed: int,
-              demo_path: Path) -> str:
+              demo: Any) -> str:
+    """Identity of a training run: settings, seed, the demonstrations' content and which of
+    their episodes train (a new ``data.val_fraction`` keeps the episodes but moves the split,
+    and a finished state must not be reused for it)."""
     train = {k: v for k, v in train_cfg.to_dict().items() if k not in _HASH_EXCLUDED}
-    stat = demo_path.stat()
-    data = {"demo": str(demo_path.resolve()), "size": stat.st_size}
+    split = hashlib.sha256(np.asarray(demo.train_episodes, dtype=np.int64).tobytes()).hexdigest()
+    data = {"demo": demo.fingerprint, "train_episodes": split}
     return config_hash(model_cfg.to_dict(), train, {"seed": seed}, data)
 
 
@@ -131,7 +135,7 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
         model.set_action_stats(a_mean, a_std)
         model.to(dev).train()
 
-        run_hash = _run_hash(model_cfg, train_cfg, seed, demo_path)
+        run_hash = _run_hash(model_cfg, train_cfg, seed, demo)
         state_path = state_dir / "last.pt"
         end = train_cfg.steps if stop_after_step is None else min(train_cfg.steps,
                                                                   stop_after_step)
