@@ -120,6 +120,14 @@ def _parser() -> argparse.ArgumentParser:
     demos(sp)
     world_model(sp)
     sp.add_argument("--latents", default=paths.LATENTS, help="latent cache (default: %(default)s)")
+    sp = add("counterfactual", "Score the world model's predictions under other actions than "
+                               "the recorded ones (executed in the simulator) and diagnose CEM.")
+    demos(sp)
+    world_model(sp)
+    sp.add_argument("--pairs", default=None,
+                    help="evaluation pairs of the planning diagnosis (default: the first "
+                         "offset's; none if that file is absent)")
+    out(sp, paths.COUNTERFACTUAL, "result JSON")
     sp = add("training-curves", "Plot the loss components of one training log.")
     sp.add_argument("--name", required=True, choices=["world_model", *STAGES],
                     help="what was trained: the world model or a registered stage")
@@ -159,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("targets", nargs="*", default=[],
                     help="Snakemake targets to restore (default: the workflow's default target, "
                          "every output of the run)")
+    sp = add("readme-claims", "Rewrite README.md's claims section from results/claims.json "
+                              "(rule claims' output).")
+    sp.add_argument("--readme", default="README.md", help="README to update (default: %(default)s)")
+    sp.add_argument("--claims", default=paths.CLAIMS_JSON,
+                    help="claims JSON (default: %(default)s)")
     sp = add("dvc-yaml", "Write dvc.yaml from the method registry (one DVC stage per trained "
                          "stage; cmd targets use the config's seeds, metrics and plots its "
                          "evaluated methods).")
@@ -210,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         elif cmd == "world-model-health":
             stages.world_model_health(settings.world_model_health(config), args.demos, wm,
                                       args.latents)
+        elif cmd == "counterfactual":
+            pairs = args.pairs or paths.PAIRS.format(offset=config["eval"]["offsets"][0])
+            stages.counterfactual(settings.counterfactual(config), args.demos, wm,
+                                  pairs if args.pairs or Path(pairs).exists() else None,
+                                  args.out)
         elif cmd == "training-curves":
             out = args.out or paths.TRAIN_CURVES.format(name=args.name)
             stages.training_curves(args.name, args.train_log, out)
@@ -244,11 +262,17 @@ def main(argv: list[str] | None = None) -> int:
                                   "pass it with --config")
             restore(list(args.targets), configfile=args.config)
             print(f"restored: nothing to do for {' '.join(args.targets) or 'the default target'}")
+        elif cmd == "readme-claims":
+            from larc_core.reporting.claims import update_readme_claims
+
+            changed = update_readme_claims(args.readme, args.claims)
+            print(f"{args.readme}: claims {'rewritten' if changed else 'already current'}")
         elif cmd == "dvc-yaml":
             from larc_core.dvc_stages import dvc_yaml
             from larc_core.io import atomic_write_text
 
-            atomic_write_text(args.out, dvc_yaml(config["seeds"], config["eval"]["methods"]))
+            atomic_write_text(args.out, dvc_yaml(config["seeds"], config["eval"]["methods"],
+                                                 bool(config["claims"])))
             print(f"wrote {args.out}")
     except (ConfigError, ArtifactError, RestoreError, ValueError, KeyError, OSError) as exc:
         # One line naming what is wrong, not a traceback (LARC_DEBUG=1 shows the traceback).

@@ -103,7 +103,8 @@ def _registry_problems(config: dict[str, Any]) -> list[str]:
     blocks = {s.backbone_block: s for s in STAGES.values() if s.backbone_block}
     # Keys of ``policy:`` that are not a backbone block: the hindsight range and the stages'
     # optimisation blocks.
-    settings = ["goal_offset_min", "goal_offset_max", *sorted({s.train_block for s in STAGES.values()})]
+    settings = ["goal_offset_min", "goal_offset_max", "max_replay_noise",
+                *sorted({s.train_block for s in STAGES.values()})]
     for key, block in config["policy"].items():
         if key in settings:
             continue
@@ -160,6 +161,19 @@ def check_config(config: dict[str, Any], source: str = "config") -> None:
             f"eval.execute_chunk_size ({ev['execute_chunk_size']}) must be <= "
             f"policy.chunk.chunk_len ({chunk_len})"
         )
+    from larc_core.methods import METHODS
+
+    for i, claim in enumerate(config.get("claims") or []):
+        for side in ("a", "b"):
+            if claim[side] not in ev["methods"]:
+                problems.append(
+                    f"claims[{i}].{side} ({claim[side]!r}, claim {claim['name']!r}) must be one "
+                    f"of eval.methods {ev['methods']}")
+        if claim.get("latency") and not all(
+                m in METHODS and (METHODS[m].learned or METHODS[m].planned)
+                for m in (claim["a"], claim["b"])):
+            problems.append(f"claims[{i}].latency: both rows of {claim['name']!r} must decide "
+                            "(a policy or a planner) to compare their time per decision")
     problems += _dataclass_problems(wm)
     if problems:
         raise ConfigError(f"invalid {source}:\n" + "\n".join(f"  {p}" for p in problems))

@@ -42,10 +42,12 @@ def _stage(name: str, targets: list[str], deps: list[str], outs: list[str], para
     return "\n".join(lines) + "\n"
 
 
-def _metrics_and_plots(methods: list[str]) -> str:
-    """DVC's metrics (the table's success rates and latencies, rule table) and plots (success
-    against offset from rule figures' data, the training-curve figures)."""
-    lines = ["metrics:", f"  - {paths.METRICS}", "plots:", "  - success_vs_offset:",
+def _metrics_and_plots(methods: list[str], claims: bool) -> str:
+    """DVC's metrics (the table's success rates and latencies, rule table; the claims' paired
+    differences, rule claims) and plots (success against offset from rule figures' data, the
+    training-curve figures)."""
+    lines = ["metrics:", f"  - {paths.METRICS}"] + ([f"  - {paths.CLAIMS_JSON}"] if claims else [])
+    lines += ["plots:", "  - success_vs_offset:",
              "      template: linear", "      x: offset", "      y_label: success rate",
              "      y:", f"        {paths.SUCCESS_PLOT_CSV}:"]
     lines += [f"          - {m}" for m in methods]
@@ -55,10 +57,10 @@ def _metrics_and_plots(methods: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str]) -> str:
+def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str], claims: bool = False) -> str:
     """The text of ``dvc.yaml`` for training seeds ``seeds`` and evaluated ``methods``: data,
     world model, latents, one stage per registered training stage, the evaluations, and the
-    metrics and plots of ``methods``."""
+    metrics (``claims``: with the claims' JSON) and plots of ``methods``."""
     text = HEADER
     text += _stage("collect_demos", [paths.DEMOS], [CONFIG], [paths.DEMOS], ["data"])
     text += _stage("train_world_model", [paths.WORLD_MODEL], [paths.DEMOS], [WORLD_MODEL_DIR],
@@ -76,4 +78,4 @@ def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str]) -> str:
     deps = [s.checkpoints for s in STAGES.values()] + [WORLD_MODEL_DIR]
     text += _stage("evaluate", [paths.TABLE], deps, [paths.EVAL.split("/{", 1)[0]],
                    ["eval", "planner"], comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
-    return text + _metrics_and_plots(methods)
+    return text + _metrics_and_plots(methods, claims)

@@ -80,7 +80,8 @@ def world_model_step_seconds(model_cfg: Any, train_cfg: Any, steps: int, warmup:
     def train_step() -> None:
         losses = model.loss(frames, actions, train_cfg.sigreg_weight,
                             train_cfg.sigreg_directions, gen, train_cfg.recon_weight,
-                            train_cfg.recon_foreground)
+                            train_cfg.recon_foreground, train_cfg.rollout_steps,
+                            train_cfg.rollout_weight)
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
@@ -170,31 +171,33 @@ def policy_floors(policy_cfg: dict[str, Any], wm_cfg: dict[str, Any], latent_dim
     return out
 
 
-def cem_plan_floor(wm_cfg: dict[str, Any], planner: dict[str, Any] | None,
+def cem_plan_floor(wm_cfg: dict[str, Any], planners: dict[str, dict[str, Any]],
                    calls: int = 5) -> dict[str, float]:
-    """Seconds of one CEM plan with the configured setting (one thread, history of
-    ``history`` latents): the unit of the planner rows."""
-    if not planner:
+    """Seconds of one CEM plan with each planner row's setting (``planners``: row -> its
+    :class:`CEMConfig` fields; one thread, a history of ``history`` latents): the unit of the
+    planner rows, as ``cem_plan_s.<row>``."""
+    if not planners:
         return {}
     from larc_core.planning.cem import CEMConfig, CEMPlanner
     from larc_core.world_model import WorldModel, WorldModelConfig
 
-    names = set(CEMConfig.__dataclass_fields__) - {"receding"}
-    cfg = CEMConfig(**{k: v for k, v in planner.items() if k in names})
     before = torch.get_num_threads()
+    out: dict[str, float] = {}
     try:
         torch.set_num_threads(1)
         torch.manual_seed(0)
         wm = WorldModel(WorldModelConfig.from_dict(wm_cfg["model"])).eval()
-        planner_ = CEMPlanner(wm, cfg)
         d, h = wm.cfg.latent_dim, wm.cfg.history
         history, goal = torch.randn(h, d), torch.randn(d)
         blocks = torch.randn(h - 1, wm.cfg.action_block_dim) if h > 1 else None
-        gen = torch.Generator().manual_seed(0)
-        plan = median_seconds(lambda: planner_.plan(history, goal, blocks, None, gen), calls, 1)
+        for row, settings in planners.items():
+            planner_ = CEMPlanner(wm, CEMConfig.from_dict(settings))
+            gen = torch.Generator().manual_seed(0)
+            out[f"cem_plan_s.{row}"] = median_seconds(
+                lambda p=planner_, g=gen: p.plan(history, goal, blocks, None, g), calls, 1)
     finally:
         torch.set_num_threads(before)
-    return {"cem_plan_s": plan}
+    return out
 
 
 def report_floors(wm_cfg: dict[str, Any], views: dict[str, Any] | None, resolution: int,
@@ -279,9 +282,11 @@ def hdf5_read_floor(resolution: int, n_frames: int = 4096, batch: int = 512) -> 
 
 
 def measure_floors(config: dict[str, Any], *, wm_threads: int, state_dim: int,
+                   planners: dict[str, dict[str, Any]] | None = None,
                    log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every floor of the run's config on this machine (about half a minute), with the load
-    average before and after and the machine's cores."""
+    average before and after and the machine's cores. ``planners``: each evaluated CEM row's
+    settings (``larc_core.planning.planner_settings``)."""
     load_before = os.getloadavg()
     wm_cfg = config["world_model"]
     floors: dict[str, float] = {}
@@ -293,7 +298,7 @@ def measure_floors(config: dict[str, Any], *, wm_threads: int, state_dim: int,
             wm_cfg, int(wm_cfg["train"]["cache_batch_size"]), wm_threads)),
         ("policy steps", lambda: policy_floors(
             config["policy"], wm_cfg, int(wm_cfg["model"]["latent_dim"]), state_dim)),
-        ("CEM plan", lambda: cem_plan_floor(wm_cfg, config.get("planner"))),
+        ("CEM plan", lambda: cem_plan_floor(wm_cfg, planners or {})),
         ("HDF5 read", lambda: hdf5_read_floor(int(config["data"]["resolution"]))),
         ("report fits", lambda: report_floors(wm_cfg, config.get("views"),
                                               int(config["data"]["resolution"]), wm_threads)),

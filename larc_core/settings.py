@@ -29,8 +29,12 @@ def import_world_model(config: dict) -> dict[str, Any]:
 
 
 def collect_demos(config: dict) -> dict[str, Any]:
-    """Rule collect_demos: the ``data:`` block."""
-    return dict(config["data"])
+    """Rule collect_demos: the ``data:`` block (``replay`` only for the noisy-replay
+    demonstrator, so editing it leaves other demonstrators' files alone)."""
+    data = dict(config["data"])
+    if data.get("demonstrator") != "noisy_replay":
+        data.pop("replay", None)
+    return data
 
 
 def train_world_model(config: dict) -> dict[str, Any]:
@@ -61,6 +65,7 @@ def train_policy(config: dict, stage: str) -> dict[str, Any]:
         "train": train,
         "goal_offset_min": p["goal_offset_min"],
         "goal_offset_max": p["goal_offset_max"],
+        "max_replay_noise": p["max_replay_noise"],
         "world_model": config["world_model"]["model"],
         "device": config["device"],
     }
@@ -141,6 +146,20 @@ def latency(config: dict) -> dict[str, Any]:
 def world_model_health(config: dict) -> dict[str, Any]:
     """Rule world_model_health: probe seed and device."""
     return {"seed": config["seed"], "device": config["device"]}
+
+
+def counterfactual(config: dict) -> dict[str, Any]:
+    """Rule counterfactual: the ``counterfactual:`` block, the planner of the diagnosis (the
+    ``cem_commit5`` row's settings, LeWM's when the config has none), seed and device."""
+    planner = config.get("planner") or {}
+    if "cem_commit5" in (planner.get("receding") or {}):
+        plan = planner_settings(planner, "cem_commit5")
+    else:
+        from larc_core.planning import CEMConfig
+
+        plan = CEMConfig().to_dict()
+    return {"counterfactual": dict(config["counterfactual"]), "planner": plan,
+            "seed": config["seed"], "device": config["device"]}
 
 
 def state_ceiling(config: dict) -> dict[str, Any]:

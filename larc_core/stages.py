@@ -55,6 +55,8 @@ def collect_demos(settings: dict, out: str = paths.DEMOS, threads: int = 1) -> d
         out, n_episodes=d["n_episodes"], min_len=d["min_len"], max_len=d["max_len"],
         resolution=d["resolution"], seed=d["seed"], workers=max(1, int(threads)),
         val_fraction=d["val_fraction"], demonstrator=d["demonstrator"],
+        **({"replay_source": d["replay"]["source"], "replay_noise": list(d["replay"]["noise"])}
+           if "replay" in d else {}),
     )
     log.info("collected demonstrations: %s", summary)
     return summary
@@ -158,6 +160,7 @@ def train_policy(
             goal_offset_min=settings["goal_offset_min"],
             goal_offset_max=settings["goal_offset_max"], seed=int(seed),
             device=settings["device"], init_dir=init_dir if stage.init_from else None,
+            max_replay_noise=settings.get("max_replay_noise"),
         )
 
 
@@ -259,14 +262,24 @@ def world_model_health(
     out_json: str = paths.WM_HEALTH_JSON, out_png: str = paths.WM_HEALTH_FIG, *,
     gap_evals: list[str] | None = None, state_ceiling: str | None = None,
     views: dict[str, str] | None = None, probe_log: str | None = None,
+    counterfactual: str | None = None,
 ) -> dict:
-    """Health metrics and probes of the world model in ``out_md``; with ``state_ceiling`` (and
-    the LARC evaluations ``gap_evals``) the latent-policy gap, with ``probe_log`` the settings
-    tried, with ``views`` the pictures of rule ``world_model_views``."""
-    from larc_core.reporting.world_model import gap_section, settings_section, views_section
+    """Health metrics and probes of the world model in ``out_md``; with ``counterfactual`` the
+    counterfactual prediction and planning diagnosis (rule ``counterfactual``), with
+    ``state_ceiling`` (and the LARC evaluations ``gap_evals``) the latent-policy gap, with
+    ``probe_log`` the settings tried, with ``views`` the pictures of rule
+    ``world_model_views``."""
+    from larc_core.reporting.world_model import (
+        counterfactual_section,
+        gap_section,
+        settings_section,
+        views_section,
+    )
     from larc_core.reporting.world_model import world_model_health as health
 
     sections = []
+    if counterfactual:
+        sections.append(counterfactual_section(counterfactual, world_model))
     if state_ceiling:
         sections.append(gap_section(gap_evals or [], state_ceiling))
     if views:
@@ -277,6 +290,44 @@ def world_model_health(
                     device=settings["device"], extra_sections=sections)
     log.info("wrote %s, %s and %s", out_md, out_json, out_png)
     return report
+
+
+def counterfactual(settings: dict, demos: str = paths.DEMOS,
+                   world_model: str = paths.WORLD_MODEL, pairs: str | None = None,
+                   out: str = paths.COUNTERFACTUAL) -> dict:
+    """Counterfactual prediction of the frozen world model and the planning diagnosis on the
+    first ``plan_pairs`` pairs of ``pairs`` (none without a pairs file), written to ``out``."""
+    from larc_core.data import DemoFile
+    from larc_core.evaluation.counterfactual import counterfactual_prediction, planning_diagnosis
+    from larc_core.evaluation.pairs import load_pairs
+    from larc_core.io import atomic_write_json, sha256_file
+    from larc_core.planning import CEMConfig
+    from larc_core.seeding import resolve_device
+    from larc_core.world_model import load_world_model
+
+    c = settings["counterfactual"]
+    torch.set_num_threads(1)
+    wm = load_world_model(world_model, device=resolve_device(settings["device"])).freeze()
+    with DemoFile(demos) as demo:
+        res: dict = {"world_model": world_model, "world_model_sha256": sha256_file(world_model),
+                     "demo_fingerprint": demo.fingerprint, "seed": settings["seed"]}
+        res["counterfactual"] = counterfactual_prediction(
+            wm, demo, n_starts=c["n_starts"], n_blocks=c["n_blocks"], noise_std=c["noise_std"],
+            seed=settings["seed"])
+        if pairs and c["plan_pairs"] > 0:
+            doc = load_pairs(pairs, demos)
+            res["diagnosis"] = planning_diagnosis(
+                wm, demo, doc["pairs"][:c["plan_pairs"]], CEMConfig.from_dict(settings["planner"]),
+                seed=settings["seed"])
+            res["diagnosis"].update(pairs_file=str(pairs), offset=int(doc["offset"]))
+            d = res["diagnosis"]
+            log.info("planning diagnosis on %d pairs of %s: plan cost below the recorded "
+                     "actions' in %d, open-loop plan reaches the goal in %d (recorded: %d)",
+                     d["n_pairs"], pairs, d["plan_below_recorded"], d["open_loop_successes"],
+                     d["recorded_open_loop_successes"])
+    atomic_write_json(out, res)
+    log.info("wrote %s", out)
+    return res
 
 
 def state_ceiling(settings: dict, demos: str, pairs: list[str], out: str,

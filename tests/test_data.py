@@ -414,3 +414,88 @@ def test_data_report_describes_the_file(collected: tuple[Path, dict], tmp_path: 
     assert f"| {stats['episodes']} (" in md and "18,685" in md and "figures/data.png" in md
     assert json.loads((out / "data.json").read_text())["frames"] == stats["frames"]
     assert (out / "figures/data.png").stat().st_size > 10_000
+
+
+REPLAY = dict(COLLECT, n_episodes=3, demonstrator="noisy_replay", replay_noise=[0.0, 1.0, 2.0])
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    path = tmp_path_factory.mktemp("replay") / "demo.h5"
+    return path, collect_demos(path, workers=2, **REPLAY)
+
+
+def test_noisy_replays_follow_their_source(replayed: tuple[Path, dict],
+                                           collected: tuple[Path, dict]) -> None:
+    """Each source episode, then one replay per noise level from the same start state and of
+    the same length; the noise-0 replay is the state expert's own episode (the file that
+    ``state_expert`` records with the same seed), the noisy ones differ from it."""
+    path, summary = replayed
+    with DemoFile(path) as demo, DemoFile(collected[0]) as expert:
+        assert summary["episodes"] == 9 and demo.n_episodes == 9
+        np.testing.assert_array_equal(demo.episode_source, np.repeat(np.arange(3), 3))
+        np.testing.assert_array_equal(demo.episode_noise, np.tile([0.0, 1.0, 2.0], 3))
+        split = np.asarray(demo.split)
+        assert (split.reshape(3, 3) == split.reshape(3, 3)[:, :1]).all()  # a source's split
+        for src in range(3):
+            rows = [demo.episode_rows(3 * src + k) for k in range(3)]
+            own = expert.episode_rows(src)
+            np.testing.assert_array_equal(demo.state[rows[0]], expert.state[own])
+            np.testing.assert_array_equal(demo.frames(np.arange(rows[0].start, rows[0].stop)),
+                                          expert.frames(np.arange(own.start, own.stop)))
+            for k in (1, 2):
+                assert rows[k].stop - rows[k].start == own.stop - own.start
+                np.testing.assert_array_equal(demo.state[rows[k]][0], expert.state[own][0])
+                assert not np.array_equal(demo.action[rows[k]], expert.action[own])
+        std = np.asarray(demo.attrs["replay_action_std"])
+        rows = demo.episode_rows(2)  # noise level 2: executed - recorded ~ N(0, (2 std)^2)
+        noise = demo.action[rows][:-1] - expert.action[expert.episode_rows(0)][:-1]
+        assert np.all(np.abs(noise.std(axis=0) / (2 * std) - 1) < 0.35)
+
+
+def test_noisy_replays_reproduce_their_states_and_are_deterministic(
+    replayed: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """The recorded (executed) actions replayed from the start state give the recorded states
+    bit for bit, and the same seed gives the same file with one worker or two."""
+    path, _ = replayed
+    with DemoFile(path) as demo, PushTEnv(resolution=32, render=False) as env:
+        for e in range(demo.n_episodes):
+            rows = demo.episode_rows(e)
+            states, actions = demo.state[rows], demo.action[rows]
+            replay = [env.reset_to_state(states[0])]
+            replay += [env.step(a) for a in actions[:-1]]
+            np.testing.assert_array_equal(np.array(replay), states, err_msg=f"episode {e}")
+    single = tmp_path / "single.h5"
+    collect_demos(single, workers=1, **REPLAY)
+    with h5py.File(path, "r") as a, h5py.File(single, "r") as b:
+        assert sorted(a.keys()) == sorted(b.keys())
+        for key in a:
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+
+
+def test_noisy_replay_settings_are_checked(tmp_path: Path) -> None:
+    for bad in ([], [-0.5], [float("nan")]):
+        with pytest.raises(ValueError, match="data.replay.noise"):
+            collect_demos(tmp_path / "x.h5", workers=1, **dict(REPLAY, replay_noise=bad))
+    with pytest.raises(ValueError, match="data.replay.source"):
+        collect_demos(tmp_path / "x.h5", workers=1, **dict(REPLAY, replay_source="human"))
+    assert not list(tmp_path.iterdir())
+
+
+def test_action_variation_tells_a_deterministic_expert_from_noisy_replays() -> None:
+    """The data report's statistic: near 0 when the action is a function of the pose, near 1
+    when the pose says nothing about it."""
+    from larc_core.reporting.data import action_variation
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    state = np.zeros((n, 7))
+    state[:, :4] = rng.uniform(100, 400, (n, 4))
+    episode = np.arange(n) // 40
+    rows = np.arange(n)
+    determined = np.column_stack([np.sin(state[:, 0] / 50), np.cos(state[:, 1] / 50)])
+    random = rng.normal(size=(n, 2))
+    low = action_variation(state, determined, rows, episode)["conditional_std_ratio"]
+    high = action_variation(state, random, rows, episode)["conditional_std_ratio"]
+    assert low < 0.5 < 0.9 < high

@@ -22,7 +22,7 @@ FLOORS = {
     "process_start_s": 2.0, "env_step_s": 1e-4, "render_s": 5e-4, "world_model_step_s": 0.08,
     "encode_batched_frame_s": 4e-4, "encode_frame_s": 6e-4, "policy_forward_s": 1e-4,
     "policy_step_s.idm": 0.01, "policy_step_s.chunk": 0.012, "policy_step_s.gc_idm": 0.015,
-    "policy_step_s.wm_ft": 0.05, "policy_step_s.state": 0.01, "cem_plan_s": 0.1,
+    "policy_step_s.wm_ft": 0.05, "policy_step_s.state": 0.01, "cem_plan_s.cem_commit5": 0.1,
     "hdf5_read_frame_s": 1e-5,
 }
 SETTINGS = {
@@ -61,7 +61,7 @@ def test_floors_are_start_up_plus_work_over_workers(tmp_path):
     m = FloorModel({**FLOORS, "views_decoder_step_s": 0.02, "probe_step_s": 0.001},
                    {**SETTINGS, "views_steps": 100, "probe_steps": 1000, "latency": {
                        "warmup": 1, "calls": 10, "plan_warmup": 1, "plan_calls": 2,
-                       "policies": 2, "planner_steps_per_decision": [25]}}, tmp_path)
+                       "policies": 2, "planner_steps_per_decision": {"cem_commit5": 25}}}, tmp_path)
     assert m.floor("world_model_views").seconds == pytest.approx(2.0 + 100 * 0.02 + 0.1)
     assert m.floor("world_model_health").seconds == pytest.approx(2.0 + 1000 * 0.001)
     frame = 5e-4 + 6e-4

@@ -127,11 +127,17 @@ def test_planner_settings_validation(smoke_config, repo_root):
             assert key in cfg["eval"]["methods"]
             s = planner_settings(cfg["planner"], key)
             assert s["receding"] == receding and s["horizon"] == 5
-    # LeWM's PushT planner at paper scale; a CPU setting from the measured curve by default.
-    paper = load_config(repo_root / "config" / "paper.yaml")["planner"]
-    assert (paper["samples"], paper["iterations"], paper["top_k"]) == (300, 30, 30)
+    # LeWM's PushT planner for the commit-5 row (the paper's and the default config's); the
+    # default's re-plan-1 row its own cheaper setting (planner.rows).
+    for name in ("paper", "config"):
+        cfg = load_config(repo_root / "config" / f"{name}.yaml")["planner"]
+        lewm = planner_settings(cfg, "cem_commit5")
+        assert (lewm["samples"], lewm["iterations"], lewm["top_k"]) == (300, 30, 30)
     default = load_config(repo_root / "config" / "config.yaml")["planner"]
-    assert default["samples"] * default["iterations"] < 300 * 30 and default["n_pairs"] is None
+    replan = planner_settings(default, "cem_replan1")
+    assert replan["samples"] * replan["iterations"] < 300 * 30 and default["n_pairs"] is None
+    with pytest.raises(PlannerConfigError, match="planner.rows.cem_replan1: unknown field"):
+        planner_settings({**default, "rows": {"cem_replan1": {"sample": 3}}}, "cem_replan1")
     with pytest.raises(PlannerConfigError, match="no planner: section"):
         planner_settings(None, "cem_commit5")
     with pytest.raises(PlannerConfigError, match="no entry for 'cem_other'"):

@@ -25,7 +25,7 @@ from larc_core.policies import POLICY_REGISTRY
 def test_committed_dvc_yaml_is_the_registry_s():
     """dvc.yaml versions every registered stage's checkpoints: `larc dvc-yaml` rewrites it."""
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    text = dvc_yaml(config["seeds"], config["eval"]["methods"])
+    text = dvc_yaml(config["seeds"], config["eval"]["methods"], bool(config["claims"]))
     assert (REPO / "dvc.yaml").read_text() == text
     stages = yaml.safe_load(text)["stages"]
     for stage in STAGES.values():

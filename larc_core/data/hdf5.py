@@ -66,6 +66,8 @@ _LAYOUT: dict[str, tuple[tuple[str | int, ...], str, bool]] = {
     "ep_len": (("E",), "iu", True),
     "ep_offset": (("E",), "iu", True),
     "episode_split": (("E",), "iu", False),
+    "episode_source": (("E",), "iu", False),
+    "episode_noise": (("E",), "f", False),
 }
 _DTYPE_WORDS = {"u1": "uint8", "f": "a float dtype", "iu": "an integer dtype"}
 
@@ -184,6 +186,7 @@ def write_demo_file(
     *,
     episode_split: np.ndarray | None = None,
     attrs: Mapping[str, Any] | None = None,
+    episode_columns: Mapping[str, np.ndarray] | None = None,
     chunk_frames: int = PIXEL_CHUNK_FRAMES,
     compression: str | None = PIXEL_COMPRESSION,
     compression_opts: int | None = PIXEL_COMPRESSION_OPTS,
@@ -199,6 +202,8 @@ def write_demo_file(
         episodes: iterable of :class:`Episode`.
         episode_split: optional (E,) array, 0 = train, 1 = validation.
         attrs: file attributes to store (``resolution`` is added from the frames).
+        episode_columns: optional per-episode (E,) arrays by name, e.g. a noisy-replay file's
+            ``episode_source`` (the source episode each one replays) and ``episode_noise``.
         chunk_frames: frames per pixel chunk.
         compression: h5py compression filter for pixels (``"gzip"``, ``"lzf"`` or None).
         compression_opts: the filter's level (gzip: 0-9; must be None for lzf/None).
@@ -248,6 +253,12 @@ def write_demo_file(
                         f"episode_split must be ({len(ep_len)},) of 0/1; got shape {split.shape}"
                     )
                 f.create_dataset("episode_split", data=split.astype(np.int8))
+            for key, column in (episode_columns or {}).items():
+                column = np.asarray(column)
+                if key not in _LAYOUT or _LAYOUT[key][0] != ("E",) or column.shape != ep_len.shape:
+                    raise ValueError(f"episode column {key!r} must be a per-episode key of the "
+                                     f"layout with shape ({len(ep_len)},); got {column.shape}")
+                f.create_dataset(key, data=column)
             for key, value in (attrs or {}).items():
                 f.attrs[key] = value
             f.attrs["resolution"] = int(pixels.shape[1])
@@ -542,6 +553,21 @@ class DemoFile:
     def val_episodes(self) -> np.ndarray:
         """(E_val,) int64 sorted ids of the validation episodes."""
         return np.flatnonzero(self.split == VAL).astype(np.int64)
+
+    @property
+    def episode_noise(self) -> np.ndarray | None:
+        """(E,) float64 replay noise level of each episode (0 = the source episode itself), or
+        None for a file that was not recorded by noisy replays."""
+        if "episode_noise" not in self.h5:
+            return None
+        return self._small("episode_noise").astype(np.float64)
+
+    @property
+    def episode_source(self) -> np.ndarray | None:
+        """(E,) int64 source episode each episode replays, or None (not a noisy-replay file)."""
+        if "episode_source" not in self.h5:
+            return None
+        return self._small("episode_source").astype(np.int64)
 
     def episode_rows(self, e: int) -> slice:
         """Rows of episode ``e`` as a slice."""

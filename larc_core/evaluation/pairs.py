@@ -1,7 +1,8 @@
 """Draw (and read back) the start/goal pairs every method is evaluated on.
 
-Pairs come from validation episodes only: a start row s and the goal row s + offset of the same
-episode. Pairs whose goal already passes the success test at the start are never drawn (they
+Evaluation pairs come from validation episodes only: a start row s and the goal row s + offset of
+the same episode. Tuning pairs (``split="train"``), for choosing settings without looking at the
+evaluation pairs, come from training episodes with a seed of their own. Pairs whose goal already passes the success test at the start are never drawn (they
 would count as free successes). The draw is seeded, and written once per offset so every
 method reads the identical list.
 """
@@ -20,12 +21,19 @@ from larc_core.evaluation.protocol import BUDGET_FACTOR
 from larc_core.io import ArtifactError, atomic_write_json
 
 
-def candidate_starts(demo: DemoFile, offset: int) -> np.ndarray:
-    """Rows s of validation episodes with s + offset in the same episode and a non-trivial goal."""
+SPLITS = ("validation", "train")
+"""Where pairs are drawn: ``validation`` (evaluation pairs) or ``train`` (tuning pairs)."""
+
+
+def candidate_starts(demo: DemoFile, offset: int, split: str = "validation") -> np.ndarray:
+    """Rows s of ``split`` episodes with s + offset in the same episode and a non-trivial goal."""
+    if split not in SPLITS:
+        raise ValueError(f"pairs split must be one of {SPLITS}; got {split!r}")
     state = np.asarray(demo.state)
+    episodes = demo.val_episodes if split == "validation" else demo.train_episodes
     rows = [
         np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e] - offset)
-        for e in demo.val_episodes
+        for e in episodes
         if demo.ep_len[e] > offset
     ]
     if not rows:
@@ -35,12 +43,14 @@ def candidate_starts(demo: DemoFile, offset: int) -> np.ndarray:
     return starts[~np.asarray(trivial, dtype=bool)]
 
 
-def draw_pairs(demo: DemoFile, offset: int, n: int, seed: int) -> list[dict[str, Any]]:
-    """Draw ``n`` distinct start/goal pairs at ``offset`` env steps with ``default_rng([seed, offset])``."""
-    starts = candidate_starts(demo, offset)
+def draw_pairs(demo: DemoFile, offset: int, n: int, seed: int,
+               split: str = "validation") -> list[dict[str, Any]]:
+    """Draw ``n`` distinct start/goal pairs at ``offset`` env steps of ``split`` episodes with
+    ``default_rng([seed, offset])``."""
+    starts = candidate_starts(demo, offset, split)
     if len(starts) < n:
         raise ValueError(
-            f"only {len(starts)} non-trivial start/goal pairs at offset {offset} in the validation "
+            f"only {len(starts)} non-trivial start/goal pairs at offset {offset} in the {split} "
             f"episodes of {demo.path}; need {n}: collect more or longer episodes "
             "(data.n_episodes, data.min_len) or lower eval.n_episodes"
         )
@@ -65,11 +75,13 @@ def draw_pairs(demo: DemoFile, offset: int, n: int, seed: int) -> list[dict[str,
 
 
 def write_pairs(
-    demo_path: str | Path, offset: int, n: int, seed: int, out_path: str | Path
+    demo_path: str | Path, offset: int, n: int, seed: int, out_path: str | Path,
+    split: str = "validation",
 ) -> dict[str, Any]:
-    """Draw pairs and write ``{"offset", "seed", "budget", "pairs": [...]}`` atomically."""
+    """Draw pairs and write ``{"offset", "seed", "budget", "split", "pairs": [...]}``
+    atomically."""
     with DemoFile(demo_path) as demo:
-        pairs = draw_pairs(demo, offset, n, seed)
+        pairs = draw_pairs(demo, offset, n, seed, split)
         fingerprint = demo.fingerprint
     doc = {
         "offset": offset,
@@ -77,7 +89,7 @@ def write_pairs(
         "seed": seed,
         "source": str(demo_path),
         "demo_fingerprint": fingerprint,
-        "split": "validation",
+        "split": split,
         "median_block_displacement": float(np.median([p["block_displacement"] for p in pairs])),
         "pairs": pairs,
     }

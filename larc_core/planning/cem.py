@@ -80,10 +80,12 @@ class CEMConfig:
 
 def planner_settings(section: dict[str, Any] | None, method: str) -> dict[str, Any]:
     """The validated :class:`CEMConfig` fields of one planner row from the config's
-    ``planner:`` section: the shared settings plus ``receding[method]``.
+    ``planner:`` section: the shared settings, then the row's own entries of ``rows[method]``
+    (e.g. a cheaper setting for a row that plans every block), plus ``receding[method]``.
 
     Raises:
-        PlannerConfigError: no section, no receding entry for ``method``, or a bad value.
+        PlannerConfigError: no section, no receding entry for ``method``, an unknown field in
+            ``rows[method]``, or a bad value.
     """
     if not section:
         raise PlannerConfigError(
@@ -97,6 +99,13 @@ def planner_settings(section: dict[str, Any] | None, method: str) -> dict[str, A
         )
     names = {f.name for f in dataclasses.fields(CEMConfig)} - {"receding"}
     values = {k: v for k, v in section.items() if k in names}
+    own = (section.get("rows") or {}).get(method) or {}
+    unknown = sorted(set(own) - names)
+    if unknown:
+        raise PlannerConfigError(
+            f"planner.rows.{method}: unknown field(s) {unknown}; expected a subset of "
+            f"{sorted(names)}")
+    values.update(own)
     try:
         return CEMConfig(**values, receding=receding[method]).to_dict()
     except PlannerConfigError as exc:

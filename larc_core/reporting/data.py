@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.spatial import cKDTree  # noqa: E402
 
 from larc_core.data import DemoFile  # noqa: E402
 from larc_core.data.collect import DISPLACEMENT_OFFSETS, block_displacement  # noqa: E402
@@ -35,6 +36,59 @@ PUBLISHED = {
 """Figures of LeWM's ``pusht_expert_train.h5`` (REFERENCE section 3); nothing else is stated."""
 
 
+#: Neighbours, query rows and candidate neighbours per query of :func:`action_variation`.
+NEIGHBOURS, VARIATION_QUERIES, _CANDIDATES = 16, 2000, 96
+
+
+def action_variation(state: np.ndarray, action: np.ndarray, rows: np.ndarray,
+                     episode: np.ndarray, max_rows: int | None = None,
+                     seed: int = 0) -> dict[str, float]:
+    """How much the recorded actions differ among similar states (what a world model needs to
+    learn what *other* actions do).
+
+    For up to :data:`VARIATION_QUERIES` rows drawn from ``rows`` (seeded), the
+    :data:`NEIGHBOURS` nearest rows of *other* episodes in pose space (agent x, y, block x, y in
+    px and the block angle as 40 px x (sin, cos), 40 px being the T's radius of gyration) are
+    found among ``rows``; the actions' variance among them, averaged over queries, is compared
+    with the variance over all ``rows``. ``max_rows`` first subsamples ``rows`` (seeded), so
+    subsets of different sizes are compared at the same density of neighbours.
+
+    Args:
+        state: (N, 7) states; action: (N, 2) relative actions; rows: (M,) acted rows to use;
+            episode: (N,) episode of each row; max_rows: rows kept at most.
+
+    Returns:
+        ``conditional_std_ratio`` = sqrt(mean neighbourhood variance / total variance) (0: the
+        action is a function of the pose; 1: the pose says nothing about it),
+        ``neighbour_distance_px`` (median distance to the neighbours) and ``queries``.
+    """
+    th = state[:, 4]
+    feats = np.column_stack([state[:, :4], 40.0 * np.sin(th), 40.0 * np.cos(th)])
+    rows = np.asarray(rows, dtype=np.int64)
+    rng = np.random.default_rng([seed, 23])
+    if max_rows is not None and rows.size > max_rows:
+        rows = np.sort(rng.choice(rows, size=max_rows, replace=False))
+    tree = cKDTree(feats[rows])
+    queries = rng.choice(rows, size=min(VARIATION_QUERIES, rows.size), replace=False)
+    dist, nbr = tree.query(feats[queries], k=min(_CANDIDATES, rows.size))
+    variances, distances = [], []
+    for q, d, n in zip(queries, dist, nbr, strict=True):
+        other = episode[rows[n]] != episode[q]
+        picked = rows[n][other][:NEIGHBOURS]
+        if picked.size < 2:
+            continue
+        variances.append(action[picked].var(axis=0).sum())
+        distances.append(np.median(d[other][:NEIGHBOURS]))
+    total = action[rows].var(axis=0).sum()
+    return {
+        "conditional_std_ratio": float(np.sqrt(np.mean(variances) / total)) if variances
+        and total > 0 else float("nan"),
+        "neighbour_distance_px": float(np.median(distances)) if distances else float("nan"),
+        "queries": int(len(variances)),
+        "rows": int(rows.size),
+    }
+
+
 def data_statistics(demo_path: str | Path) -> dict[str, Any]:
     """Statistics of a demonstration file (any demonstrator, or the published file).
 
@@ -45,8 +99,10 @@ def data_statistics(demo_path: str | Path) -> dict[str, Any]:
         state = np.asarray(demo.state, dtype=np.float64)
         action = np.asarray(demo.action, dtype=np.float64)
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
+        episode = np.asarray(demo.episode_idx)
         n_val = len(demo.val_episodes)
-        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in demo.attrs.items()}
+        noise = demo.episode_noise
+        attrs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in demo.attrs.items()}
     last = state[ep_offset + ep_len - 1]
     done = StatePusher()
     solved = np.array([done.done(s) for s in last])
@@ -72,6 +128,17 @@ def data_statistics(demo_path: str | Path) -> dict[str, Any]:
                         "max": float(magnitude.max())},
         "displacement": {},
     }
+    regimes = {"all episodes": acted}
+    if noise is not None:
+        stats["replay_noise_levels"] = sorted({float(v) for v in noise})
+        stats["replay_action_std"] = [float(v) for v in attrs.get("replay_action_std", [])]
+        for level in stats["replay_noise_levels"]:
+            name = "source episodes (noise 0)" if level == 0 else f"replays at noise {level:g}"
+            regimes[name] = acted & np.isin(episode, np.flatnonzero(noise == level))
+    common = min(int(m.sum()) for m in regimes.values())
+    stats["action_variation"] = {
+        name: action_variation(state, action, np.flatnonzero(m), episode, common)
+        for name, m in regimes.items()}
     stats["_displacements"] = {
         str(k): block_displacement(state, ep_offset, ep_len, k) for k in DISPLACEMENT_OFFSETS
     }
@@ -95,6 +162,20 @@ def render_markdown(stats: dict[str, Any]) -> str:
         f"File `{stats['path']}`, recorded by `{stats['generator']}` (rule `collect_demos`; this "
         "report: rule `data_report`).",
         "",
+    ]
+    if "replay_noise_levels" in stats:
+        std = " / ".join(f"{v:.3f}" for v in stats.get("replay_action_std", []))
+        levels = ", ".join(f"{v:g}" for v in stats["replay_noise_levels"])
+        lines += [
+            "Noisy replays (DINO-WM's recipe for the published file): every source episode is "
+            "replayed from its start state once per noise level, each step executing the "
+            "recorded action plus Gaussian noise of (level x the source actions' std per "
+            f"dimension, {std}) and recording the executed action. Levels: {levels} (0 = the "
+            "source episode itself). A source and its replays share their train/validation "
+            "split.",
+            "",
+        ]
+    lines += [
         "| | this run | published LeWM file |",
         "|---|---|---|",
         f"| episodes (validation) | {stats['episodes']} ({stats['val_episodes']}) | "
@@ -116,6 +197,24 @@ def render_markdown(stats: dict[str, Any]) -> str:
             f"({d['p25']:.0f}-{d['p75']:.0f}); still (< 5 px) {100 * d['still_fraction']:.0f}% "
             "| not stated |"
         )
+    lines += [
+        "",
+        "## Action variation among similar states",
+        "",
+        "A world model learns what other actions do only where the data show other actions "
+        "from similar states. For each regime, rows are subsampled to the same count (so "
+        "neighbourhoods are equally dense); for 2,000 of them the 16 nearest rows of other "
+        "episodes in pose space (agent and block position in px, the block angle as 40 px x "
+        "(sin, cos)) are found, and the actions' variance among those neighbours is set against "
+        "the variance over all rows: 0 means the action is a function of the pose (a "
+        "deterministic expert), 1 that the pose says nothing about it.",
+        "",
+        "| regime | rows | neighbour distance, median px | neighbourhood / total action std |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, v in stats["action_variation"].items():
+        lines.append(f"| {name} | {v['rows']:,} | {v['neighbour_distance_px']:.1f} | "
+                     f"{v['conditional_std_ratio']:.2f} |")
     lines += [
         "",
         "The goal pose is the green T drawn in every frame, (256, 256, pi/4); an episode counts "

@@ -117,6 +117,8 @@ class FloorModel:
         if job == "world_model_health" and "probe_step_s" in f:
             steps = int(s["probe_steps"])
             return Floor(start + steps * f["probe_step_s"], f"{steps:,} MLP-probe steps")
+        if job == "counterfactual" and "counterfactual" in s:
+            return self._counterfactual_floor(s["counterfactual"])
         if job == "latency" and "latency" in s:
             return self._latency_floor(s["latency"])
         return Floor(None, "not floored")
@@ -130,13 +132,33 @@ class FloorModel:
         work = lat["policies"] * (calls * (2 * f["policy_forward_s"] + frame)
                                   + int(lat["calls"]) * (frame + f["policy_forward_s"]))
         plans = int(lat["plan_warmup"]) + int(lat["plan_calls"])
-        for steps in lat["planner_steps_per_decision"]:
-            period = f["cem_plan_s"] + steps * f["render_s"] + max(1, steps // int(
+        for row, steps in lat["planner_steps_per_decision"].items():
+            plan = self.plan_s(row)
+            period = plan + steps * f["render_s"] + max(1, steps // int(
                 self.s["frameskip"])) * f["encode_frame_s"]
-            work += 2 * plans * f["cem_plan_s"] + int(lat["plan_calls"]) * period
+            work += 2 * plans * plan + int(lat["plan_calls"]) * period
         return Floor(f["process_start_s"] + work,
                      f"{lat['policies']} policies x {calls:,} calls, "
                      f"{len(lat['planner_steps_per_decision'])} planners x {plans} plans")
+
+    def _counterfactual_floor(self, c: dict[str, Any]) -> Floor:
+        """Rule counterfactual: every start's three sequences stepped, its start and three end
+        frames rendered and encoded; each diagnosis pair planned once and its plan and recorded
+        blocks stepped."""
+        f = self.f
+        kinds, steps, starts = 3, int(c["env_steps"]), int(c["n_starts"])
+        frame = f["render_s"] + f["encode_frame_s"]
+        work = starts * (kinds * steps * f["env_step_s"] + (kinds + 1) * frame)
+        pairs = int(c["plan_pairs"])
+        plan_key = f"cem_plan_s.{c['plan_row']}"
+        if pairs and plan_key in f:
+            work += pairs * (f[plan_key] + 2 * steps * f["env_step_s"] + 2 * frame)
+        return Floor(f["process_start_s"] + work,
+                     f"{starts} starts x {kinds} sequences + {pairs} plans")
+
+    def plan_s(self, row: str) -> float:
+        """Floor of one plan of CEM row ``row`` (its own setting)."""
+        return self.f[f"cem_plan_s.{row}"]
 
     def _eval_floor(self, method: str, seed: str | None, offset: str) -> Floor:
         f, s = self.f, self.s
@@ -149,8 +171,9 @@ class FloorModel:
             plans = sum(int(e["controller"]["plans"]) for e in doc["episodes"])
             blocks = env_steps / int(s["frameskip"])
             timed = 2 * int(s["planner_latency"])  # decision and control step, warm-up included
-            work = ((plans * f["cem_plan_s"] + env_steps * (f["env_step_s"] + f["render_s"])
-                     + blocks * f["encode_frame_s"]) / workers + timed * f["cem_plan_s"])
+            plan = self.plan_s(method)
+            work = ((plans * plan + env_steps * (f["env_step_s"] + f["render_s"])
+                     + blocks * f["encode_frame_s"]) / workers + timed * plan)
             return Floor(start + work, f"{plans:,} plans + {env_steps:,} env steps / {workers}")
         if kind.learned:
             per_step = (f["env_step_s"] + f["render_s"] + f["encode_frame_s"]
@@ -264,7 +287,6 @@ FLOOR_LABELS = {
     "encode_batched_frame_s": "encoder, per frame at the cache batch (rule threads)",
     "encode_frame_s": "encoder, one frame at batch 1 (1 thread)",
     "policy_forward_s": "policy forward at batch 1",
-    "cem_plan_s": "one CEM plan (config planner setting, 1 thread)",
     "hdf5_read_frame_s": "HDF5 read, per frame",
     "views_decoder_step_s": "inspection-decoder step (world_model_views, rule threads)",
     "probe_step_s": "MLP-probe step (world_model_health, 1 thread)",
@@ -291,6 +313,8 @@ def render_performance(res: dict[str, Any]) -> str:
     ]
     for key, value in fl["floors_s"].items():
         label = FLOOR_LABELS.get(key) or (
+            f"one CEM plan, {key.split('.', 1)[1]} setting (1 thread)"
+            if key.startswith("cem_plan_s.") else
             f"policy optimisation step, {key.split('.', 1)[1]} (1 thread, config batch)"
             if key.startswith("policy_step_s.") else key)
         lines.append(f"| {label} | {_ms(value)} |")
@@ -350,27 +374,30 @@ def render_performance(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cem_curve_section(curve_jsonl: str | Path, planner: dict[str, Any] | None) -> str:
+def cem_curve_section(curve_jsonl: str | Path,
+                      planners: dict[str, dict[str, Any]] | None) -> str:
     """Markdown: the CEM success-versus-plan-time points of ``benchmarks/cem_curve.py`` (one
-    JSON line each), the run's planner setting marked."""
+    JSON line each), the run's CEM rows (``planners``: row -> settings) marked."""
     rows = [json.loads(line) for line in Path(curve_jsonl).read_text().splitlines()
             if line.strip()]
     if not rows:
         return ""
-    chosen = (planner or {}).get("samples"), (planner or {}).get("iterations")
+    chosen = {(p["samples"], p["iterations"], p["receding"]): row
+              for row, p in (planners or {}).items()}
     lines = [
         "## CEM: success against plan time", "",
-        f"Measured by `benchmarks/cem_curve.py` (`{curve_jsonl}`) on a default run's world model "
-        "and pairs, one torch thread: each point is the real CEM evaluation of the first pairs "
-        "of one offset. The run's planner setting is marked; `config/paper.yaml` keeps LeWM's "
-        "300 x 30.", "",
+        f"Measured by `benchmarks/cem_curve.py` (`{curve_jsonl}`) on a default run's world model, "
+        "one torch thread: each point is the real CEM evaluation of tuning pairs of one offset, "
+        "drawn from training episodes with their own seed (never the evaluation's pairs). The "
+        "settings of the run's CEM rows are marked.", "",
         "| samples x iterations | executed blocks per plan | offset | successes | plan (median) "
         "| CPU s per plan | load before |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(rows, key=lambda r: (r["receding"] != 5, r["offset"],
                                           r["samples"] * r["iterations"])):
-        mark = " (this run)" if (r["samples"], r["iterations"]) == chosen else ""
+        row = chosen.get((r["samples"], r["iterations"], r["receding"]))
+        mark = f" (this run's {row})" if row else ""
         lines.append(
             f"| {r['samples']} x {r['iterations']}{mark} | {r['receding']} | {r['offset']} | "
             f"{r['successes']} / {r['pairs']} | {r['plan_median_ms']:,.0f} ms | "
@@ -379,7 +406,8 @@ def cem_curve_section(curve_jsonl: str | Path, planner: dict[str, Any] | None) -
 
 
 def write_performance(out_md: str | Path, out_json: str | Path, *,
-                      cem_curve: str | Path | None = None, planner: dict[str, Any] | None = None,
+                      cem_curve: str | Path | None = None,
+                      planners: dict[str, dict[str, Any]] | None = None,
                       **kwargs: Any) -> dict[str, Any]:
     """Compute :func:`performance` and write the Markdown report and its JSON atomically;
     with ``cem_curve`` the report adds the CEM setting curve (:func:`cem_curve_section`)."""
@@ -387,6 +415,6 @@ def write_performance(out_md: str | Path, out_json: str | Path, *,
     atomic_write_json(out_json, res)
     text = render_performance(res)
     if cem_curve is not None:
-        text += "\n" + cem_curve_section(cem_curve, planner)
+        text += "\n" + cem_curve_section(cem_curve, planners)
     atomic_write_text(out_md, text)
     return res

@@ -188,6 +188,7 @@ def train_policy(
     device: str = "cpu",
     init_dir: str | Path | None = None,
     progress: bool = True,
+    max_replay_noise: float | None = None,
 ) -> dict[str, Any]:
     """Train one policy stage and write its checkpoint folder.
 
@@ -198,6 +199,9 @@ def train_policy(
         train_cfg: steps, batch_size, lr, weight_decay, smooth_weight, and for ``wm_ft``
             bc_weight and consistency_weight.
         init_dir: Chunk checkpoint folder WM-FT starts from.
+        max_replay_noise: train (and validate) on the episodes of a noisy-replay file whose
+            noise level is at most this (0: the source demonstrations only); None, or a file
+            without replay levels: every episode.
 
     Writes ``out_dir/shared_policy_backbone.pt``, ``out_dir/action_stats.pt`` and
     ``out_dir/train_log.jsonl`` (one JSON object of loss components per step).
@@ -221,6 +225,13 @@ def train_policy(
         actions = np.asarray(demo.action, dtype=np.float32)
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
         train_eps, val_eps = np.asarray(demo.train_episodes), np.asarray(demo.val_episodes)
+        noise = demo.episode_noise
+        if max_replay_noise is not None and noise is not None:
+            train_eps = train_eps[noise[train_eps] <= max_replay_noise]
+            val_eps = val_eps[noise[val_eps] <= max_replay_noise]
+            if train_eps.size == 0:
+                raise ArtifactError(f"no training episode of {demo_path} has a replay noise "
+                                    f"level <= policy.max_replay_noise ({max_replay_noise})")
 
     if st.init_from:
         if init_dir is None:
@@ -240,7 +251,7 @@ def train_policy(
     else:
         init = None
     identity = {
-        "wm": wm_sha, "latents": cache.meta,
+        "wm": wm_sha, "latents": cache.meta, "max_replay_noise": max_replay_noise,
         "init": sha256_file(Path(init_dir) / BACKBONE_FILE) if init_dir else None,
     }
     fit = fit_policy(
@@ -263,6 +274,8 @@ def train_policy(
         "goal_offset_range": [goal_offset_min, goal_offset_max],
         "demo_fingerprint": demo_fingerprint,
         "latents_sha256": sha256_file(latents_path),
+        "max_replay_noise": max_replay_noise,
+        "train_episodes": int(train_eps.size),
     }
     policy.cpu()
     atomic_write_text(out_dir / "train_log.jsonl", "".join(json.dumps(r) + "\n" for r in history))

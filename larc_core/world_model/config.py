@@ -242,7 +242,13 @@ class WorldModelTrainConfig:
     sigreg_directions: int = 1024
     """Random unit directions SIGReg projects onto (redrawn every step)."""
     num_frames: int | None = None
-    """Frames per training window; None means ``history + 1``."""
+    """Frames per training window; None means ``max(history, rollout_steps) + 1``."""
+    rollout_steps: int = 0
+    """Blocks of the predictor's own autoregressive rollout from each window's first latent
+    scored against the window's latents (the ``rollout`` loss term); 0 = LeWM's teacher-forced
+    objective alone."""
+    rollout_weight: float = 1.0
+    """Weight of the ``rollout`` term in the total loss."""
     checkpoint_every: int = 200
     """Steps between resumable-state saves to ``state_dir/last.pt``."""
     num_workers: int = 0
@@ -279,6 +285,12 @@ class WorldModelTrainConfig:
             )
         if self.num_frames is not None:
             _check_int("num_frames", self.num_frames, minimum=2)
+        _check_int("rollout_steps", self.rollout_steps, minimum=0)
+        _check_float("rollout_weight", self.rollout_weight)
+        if self.num_frames is not None and self.rollout_steps >= self.num_frames:
+            raise WorldModelConfigError(
+                f"rollout_steps ({self.rollout_steps}) needs num_frames >= rollout_steps + 1; got "
+                f"num_frames {self.num_frames}")
         _check_float("lr", self.lr, 0.0, 1.0, exclusive_min=True)
         _check_float("weight_decay", self.weight_decay)
         _check_float("grad_clip", self.grad_clip, exclusive_min=True)
@@ -288,8 +300,10 @@ class WorldModelTrainConfig:
         _check_float("preload_max_gb", self.preload_max_gb)
 
     def frames_per_window(self, model_cfg: WorldModelConfig) -> int:
-        """Resolved window length T (``num_frames`` or ``history + 1``)."""
-        return self.num_frames if self.num_frames is not None else model_cfg.history + 1
+        """Resolved window length T (``num_frames`` or ``max(history, rollout_steps) + 1``)."""
+        if self.num_frames is not None:
+            return self.num_frames
+        return max(model_cfg.history, self.rollout_steps) + 1
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""

@@ -237,15 +237,48 @@ class WorldModel(nn.Module):
         return torch.stack(preds, dim=1)
 
     # ------------------------------------------------------------------- loss
+    def rollout_loss(self, z: torch.Tensor, action_blocks: torch.Tensor,
+                     steps: int) -> torch.Tensor:
+        """MSE of R-block rollouts from every start of a window against its latents.
+
+        A rollout starts at each position p = 0 .. T - 1 - R of the window, from the real
+        latents up to p (at most ``cfg.history`` of them, with the blocks between them: a
+        planner's context after its first plan) and runs under the recorded blocks p .. p+R-1;
+        it is scored against z[:, p+1 .. p+R]. Rollouts with the same context length run as one
+        batch.
+
+        Args:
+            z: latents ``(B, T, D)``; action_blocks: raw ``(B, T, A)``; steps: R < T.
+
+        Returns:
+            Scalar: the mean squared error over rollouts, steps, batch and dimensions.
+        """
+        b, t, _ = z.shape
+        by_context: dict[int, list[int]] = {}
+        for p in range(t - steps):
+            by_context.setdefault(min(p + 1, self.cfg.history), []).append(p)
+        total, count = z.new_zeros(()), 0
+        for h0, starts in by_context.items():
+            ctx = torch.cat([z[:, p + 1 - h0:p + 1] for p in starts])
+            ctx_a = torch.cat([action_blocks[:, p + 1 - h0:p] for p in starts])
+            plan = torch.cat([action_blocks[:, p:p + steps] for p in starts])
+            target = torch.cat([z[:, p + 1:p + steps + 1] for p in starts])
+            imagined = self.rollout(ctx, plan, ctx_a if h0 > 1 else None)
+            total = total + F.mse_loss(imagined, target, reduction="sum")
+            count += target.numel()
+        return total / count
+
     def loss(self, frames: torch.Tensor, action_blocks: torch.Tensor,
              sigreg_weight: float = 0.09, sigreg_directions: int = 1024,
              generator: torch.Generator | None = None,
              recon_weight: float = 0.0, recon_foreground: float = 0.0,
+             rollout_steps: int = 0, rollout_weight: float = 1.0,
              ) -> dict[str, torch.Tensor]:
         """LeWM training objective on a batch of windows.
 
         Args:
-            frames: uint8 ``(B, T, H, W, 3)``, T >= 2 and T - 1 <= ``cfg.history``.
+            frames: uint8 ``(B, T, H, W, 3)``, T >= 2; the teacher-forced term reads the first
+                ``min(T, cfg.history + 1)`` frames.
             action_blocks: raw ``(B, T, A)`` (the last block is unused).
             sigreg_weight: weight of SIGReg in ``total``.
             sigreg_directions: random directions for SIGReg.
@@ -255,20 +288,32 @@ class WorldModel(nn.Module):
                 output size) and its decoding from its latent; needs ``cfg.decoder_channels``.
             recon_foreground: extra weight of the pixels that differ from the batch's
                 per-pixel median (what moves: block and agent) in ``recon``.
+            rollout_steps: R > 0 adds ``rollout`` (:meth:`rollout_loss`): the error of the
+                predictor's own R-block rollouts, the error a planner meets, compounding
+                included; needs T >= R + 1.
+            rollout_weight: weight of ``rollout`` in ``total``.
 
         Returns:
-            dict of scalars: ``pred`` = MSE(predict(z[:, :-1], a[:, :-1]), z[:, 1:]),
-            ``sigreg`` (per time step over the batch, averaged), ``recon`` when
-            ``recon_weight`` > 0, and ``total``.
+            dict of scalars: ``pred`` = MSE(predict(z[:, :h], a[:, :h]), z[:, 1:h + 1]) with
+            h = min(T - 1, ``cfg.history``), ``sigreg`` (per time step over the batch,
+            averaged), ``recon`` when ``recon_weight`` > 0, ``rollout`` when ``rollout_steps``
+            > 0, and ``total``.
         """
         if frames.dim() != 5 or frames.shape[1] < 2:
             raise ValueError(f"loss expects frames (B, T>=2, H, W, 3), got {tuple(frames.shape)}")
+        if rollout_steps >= frames.shape[1]:
+            raise ValueError(f"rollout_steps={rollout_steps} needs windows of at least "
+                             f"{rollout_steps + 1} frames, got {frames.shape[1]}")
         z = self.encode(frames)
         action_blocks = action_blocks.to(z.device)
-        pred = self.predict(z[:, :-1], action_blocks[:, :-1])
-        pred_loss = F.mse_loss(pred, z[:, 1:])
+        h = min(frames.shape[1] - 1, self.cfg.history)
+        pred = self.predict(z[:, :h], action_blocks[:, :h])
+        pred_loss = F.mse_loss(pred, z[:, 1:h + 1])
         reg = sigreg(z.transpose(0, 1), sigreg_directions, generator)
         out = {"pred": pred_loss, "sigreg": reg, "total": pred_loss + sigreg_weight * reg}
+        if rollout_steps > 0:
+            out["rollout"] = self.rollout_loss(z, action_blocks, rollout_steps)
+            out["total"] = out["total"] + rollout_weight * out["rollout"]
         if recon_weight > 0:
             if self.decoder is None:
                 raise ValueError("recon_weight > 0 needs a pixel decoder: set "

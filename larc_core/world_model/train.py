@@ -63,8 +63,9 @@ def evaluate_prediction_loss(model: WorldModel, dataset: Any, batch_size: int,
     for start in range(0, idx.size, batch_size):
         batch = collate_windows([dataset[int(i)] for i in idx[start:start + batch_size]])
         z = model.encode(batch["frames"])
-        pred = model.predict(z[:, :-1], batch["actions"][:, :-1].to(device))
-        total += float(((pred - z[:, 1:]) ** 2).mean()) * z.shape[0]
+        h = min(z.shape[1] - 1, model.cfg.history)
+        pred = model.predict(z[:, :h], batch["actions"][:, :h].to(device))
+        total += float(((pred - z[:, 1:h + 1]) ** 2).mean()) * z.shape[0]
         count += z.shape[0]
     model.train(was_training)
     return total / count, count
@@ -114,11 +115,6 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
     log_path = Path(log_path) if log_path is not None else out_path.parent / "train_log.jsonl"
     dev = as_device(device)
     num_frames = train_cfg.frames_per_window(model_cfg)
-    if num_frames - 1 > model_cfg.history:
-        raise ValueError(
-            f"train num_frames ({num_frames}) must be <= history + 1 ({model_cfg.history + 1}): "
-            "the predictor sees at most `history` input steps"
-        )
 
     with DemoFile(demo_path) as demo:  # closed however training ends
         if int(demo.resolution) != model_cfg.image_size:
@@ -169,7 +165,8 @@ def train_world_model(model_cfg: WorldModelConfig, train_cfg: WorldModelTrainCon
             gen = torch.Generator().manual_seed(mix_seed(seed, step, 2))
             return model.loss(batch["frames"], batch["actions"], train_cfg.sigreg_weight,
                               train_cfg.sigreg_directions, gen, train_cfg.recon_weight,
-                              train_cfg.recon_foreground)
+                              train_cfg.recon_foreground, train_cfg.rollout_steps,
+                              train_cfg.rollout_weight)
 
         def record(r: StepResult) -> dict[str, Any]:
             return {"step": r.step + 1, "lr": r.lr, "grad_norm": float(r.grad_norm), **r.losses,

@@ -123,6 +123,15 @@ def eval_files():
     )
 
 
+def claim_eval_files():
+    """The evaluation files of every method a claim (config claims:) compares."""
+    methods = {m for c in config["claims"] for m in (c["a"], c["b"])}
+    return [f for f in eval_files() if Path(f).parent.name in methods]
+
+
+CLAIMS_OUTPUTS = [paths.CLAIMS_MD] if config["claims"] else []
+
+
 def latency_inputs(wildcards):
     """Data, the first offset's pairs (start frame and goal image), the world model, the first
     seed's checkpoint of every LARC policy, and every evaluation file (for the success axis)."""
@@ -170,6 +179,7 @@ def benchmark_rules():
         files.update({f"results/benchmarks/{STAGES[stage].rule}_seed{s}.tsv": STAGES[stage].rule
                       for s in SEEDS})
     files["results/benchmarks/world_model_health.tsv"] = "world_model_health"
+    files["results/benchmarks/counterfactual.tsv"] = "counterfactual"
     if RUN_STATE_CEILING:
         files["results/benchmarks/state_ceiling.tsv"] = "state_ceiling"
     if RUN_WM_VIEWS:
@@ -190,7 +200,8 @@ def benchmark_files():
 def health_inputs(wildcards):
     """The world model, its latents and data; for the report's extra sections the LARC-IDM and
     LARC-Chunk evaluations with their true-state ceiling, the pictures, and the settings log."""
-    inputs = {"h5": paths.DEMOS, "world_model": world_model_path(), "latents": paths.LATENTS}
+    inputs = {"h5": paths.DEMOS, "world_model": world_model_path(), "latents": paths.LATENTS,
+              "counterfactual": paths.COUNTERFACTUAL}
     if RUN_STATE_CEILING:
         inputs["state_ceiling"] = paths.STATE_CEILING
         inputs["gap_evals"] = expand(paths.EVAL, method=GAP_METHODS, seed=SEEDS,
@@ -219,14 +230,19 @@ def performance_settings():
         "state_ceiling_stages": list(config["state_ceiling"]["stages"]) if RUN_STATE_CEILING else [],
         "views_steps": int(config["views"]["steps"]),
         "probe_steps": MLP_PROBE_STEPS,
+        "counterfactual": {
+            **{k: int(config["counterfactual"][k]) for k in ("n_starts", "plan_pairs")},
+            "env_steps": int(config["counterfactual"]["n_blocks"]) * int(config["world_model"]["model"]["frameskip"]),
+            "plan_row": "cem_commit5",
+        },
         "latency": {
             # rule latency's counts
             **{k: int(v) for k, v in config["latency"].items()},
             "policies": len(TRAINED_METHODS),
-            "planner_steps_per_decision": [
-                int(EVAL_SETTINGS[m]["planner"]["receding"]) * int(config["world_model"]["model"]["frameskip"])
+            "planner_steps_per_decision": {
+                m: int(EVAL_SETTINGS[m]["planner"]["receding"]) * int(config["world_model"]["model"]["frameskip"])
                 for m in PLANNER_METHODS
-            ],
+            },
         },
     }
 

@@ -25,6 +25,30 @@ if "latents" not in LINKED:
             "../scripts/cache_latents.py"
 
 
+rule counterfactual:
+    """What the frozen world model predicts for other actions than the recorded ones, executed
+    in the simulator, and one CEM plan per evaluation pair against the recorded actions."""
+    input:
+        h5=paths.DEMOS,
+        world_model=world_model_path(),
+        pairs=paths.PAIRS.format(offset=EVAL_OFFSETS[0]),
+    output:
+        json=paths.COUNTERFACTUAL,
+    params:
+        settings=settings.counterfactual(config),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    log:
+        "logs/counterfactual.log",
+    benchmark:
+        "results/benchmarks/counterfactual.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/counterfactual.py"
+
+
 rule world_model_health:
     """Held-out prediction and rollout error vs copy baselines, ridge and MLP probes, the gap
     between the latent policies and their true-state ceiling, and the pictures."""

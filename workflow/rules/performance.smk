@@ -22,8 +22,8 @@ rule machine_floors:
     output:
         json=paths.MACHINE_FLOORS,
     params:
-        config={k: config[k] for k in ("data", "world_model", "policy", "planner", "views")
-                if k in config},
+        config={k: config[k] for k in ("data", "world_model", "policy", "views")},
+        planners={m: EVAL_SETTINGS[m]["planner"] for m in PLANNER_METHODS},
         world_model_threads=MULTI_THREADS,
     # First, and alone: every core held, so nothing runs beside the timings.
     priority: 100
@@ -60,7 +60,7 @@ rule performance:
         load_dir=paths.LOAD_LOG_DIR,
         # Snakemake's own job records (rule, inputs, start, end): the critical path.
         metadata_dir=".snakemake/metadata",
-        planner=config.get("planner"),
+        planners={m: EVAL_SETTINGS[m]["planner"] for m in PLANNER_METHODS},
     log:
         "logs/performance.log",
     conda:

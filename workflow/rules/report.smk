@@ -10,6 +10,7 @@ rule table:
         # The latency column: timed by rule latency alone on the machine, not by the eval jobs.
         latency=paths.LATENCY_JSON,
         performance=paths.PERFORMANCE_MD,
+        claims=CLAIMS_OUTPUTS,
     output:
         md=report(paths.TABLE, caption="../report/table.rst", category="Results"),
         csv=paths.TABLE_CSV,
@@ -21,6 +22,29 @@ rule table:
         "../../environment.yml"
     script:
         "../scripts/table.py"
+
+
+rule claims:
+    """Each claim of the method (config claims:) as a paired comparison of two rows on the
+    identical pairs and seeds: difference, bootstrap interval, p-value, power, verdict."""
+    input:
+        evals=claim_eval_files(),
+        latency=paths.LATENCY_JSON,
+    output:
+        md=report(paths.CLAIMS_MD, caption="../report/claims.rst", category="Results"),
+        json=paths.CLAIMS_JSON,
+    params:
+        claims=config["claims"],
+        seeds=SEEDS,
+        offsets=EVAL_OFFSETS,
+        seed=int(config["seed"]),
+        eval_dir="results/eval",
+    log:
+        "logs/claims.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/claims.py"
 
 
 rule figures:

@@ -11,7 +11,8 @@ log = get_logger("larc.floors")
 def main(sm) -> None:
     setup_rule_logging(sm.log[0])
     state_dim = state_features([[0.0] * 7]).shape[-1]  # the state ceiling's policy input
-    floors = measure_floors(sm.params.config, wm_threads=int(sm.params.world_model_threads),
+    floors = measure_floors(sm.params.config, planners=dict(sm.params.planners),
+                            wm_threads=int(sm.params.world_model_threads),
                             state_dim=int(state_dim), log=log.info)
     atomic_write_json(sm.output.json, floors)
     log.info("wrote %s (%.0f s)", sm.output.json, floors["measured_in_s"])

@@ -18,7 +18,7 @@ def main(sm) -> None:
         sm.output.md, sm.output.json, benchmarks=list(sm.input.benchmarks),
         floors_json=sm.input.floors, settings={**sm.params.settings, "frames": frames},
         eval_dir=sm.params.eval_dir, load_logs=load_logs,
-        cem_curve=sm.input.get("cem_curve"), planner=sm.params.planner,
+        cem_curve=sm.input.get("cem_curve"), planners=dict(sm.params.planners),
         metadata_dir=sm.params.metadata_dir,
     )
     log.info("wrote %s: elapsed %.0f s, worst ratio %s, load %s", sm.output.md, res["elapsed_s"],

@@ -15,6 +15,7 @@ def main(sm) -> None:
         views=(dict(zip(paths.WM_VIEWS, sm.input.views, strict=True))
                if "views" in sm.input.keys() else None),
         probe_log=sm.input.get("probe_log"),
+        counterfactual=sm.input.get("counterfactual"),
     )
 
 

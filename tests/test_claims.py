@@ -1,0 +1,107 @@
+"""The claims report: paired differences, intervals, p-values, power and verdicts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from larc_core.io import ArtifactError
+from larc_core.reporting.claims import (
+    README_BEGIN,
+    README_END,
+    evaluate_claims,
+    paired_difference,
+    render_claims,
+    update_readme_claims,
+    verdict,
+)
+
+
+def _outcomes(successes, seeds=1):
+    return {(i, i + 25): [float(s)] * seeds for i, s in enumerate(successes)}
+
+
+def test_paired_difference_of_known_outcomes():
+    a = _outcomes([1] * 60 + [0] * 40)
+    b = _outcomes([1] * 40 + [0] * 60)
+    res = paired_difference(a, b)
+    assert res["n_pairs"] == 100 and res["difference"] == pytest.approx(20.0)
+    assert res["a_rate"] == pytest.approx(60) and res["b_rate"] == pytest.approx(40)
+    assert res["discordant"] == 20
+    assert 10 < res["ci"][0] < 20 < res["ci"][1] < 30
+    assert res["p_value"] < 1e-3 and verdict(res["ci"], +1) == "holds"
+    assert verdict(res["ci"], -1) == "reversed"
+    same = paired_difference(a, a)
+    assert same["difference"] == 0 and same["ci"] == [0, 0] and same["p_value"] == 1.0
+    assert verdict(same["ci"], +1) == "not detectable at this size"
+    # No discordant pair is no evidence of power: floored at what a 10-point gap needs.
+    assert same["power_10"] == pytest.approx(paired_difference(a, b)["power_10"], abs=0.35)
+    assert same["power_10"] < 1.0
+
+
+def test_pairing_beats_unpaired_comparison():
+    """Two rows that differ on 12 of 100 pairs, always in A's favour: paired, the interval
+    excludes zero although the two rates' own intervals would overlap."""
+    rng = np.random.default_rng(0)
+    base = rng.random(100) < 0.6
+    better = base.copy()
+    better[np.flatnonzero(~base)[:12]] = True
+    res = paired_difference(_outcomes(better), _outcomes(base))
+    assert res["difference"] == pytest.approx(12.0) and res["ci"][0] > 0
+
+
+def test_only_shared_pairs_are_compared_and_power_grows_with_pairs():
+    a = _outcomes([1, 0] * 50, seeds=3)
+    b = {k: v[:1] for i, (k, v) in enumerate(_outcomes([0, 0] * 50).items()) if i < 50}
+    res = paired_difference(a, b)
+    assert res["n_pairs"] == 50
+    small = paired_difference(_outcomes([1, 0] * 10), _outcomes([0, 1] * 10))
+    big = paired_difference(_outcomes([1, 0] * 100), _outcomes([0, 1] * 100))
+    assert small["power_10"] < big["power_10"]
+    with pytest.raises(ArtifactError, match="share no start/goal pair"):
+        paired_difference(_outcomes([1]), {(99, 124): [1.0]})
+
+
+def _write_eval(folder, method, name, successes):
+    (folder / method).mkdir(parents=True, exist_ok=True)
+    episodes = [{"start_row": i, "goal_row": i + 25, "success": bool(s)}
+                for i, s in enumerate(successes)]
+    (folder / method / name).write_text(json.dumps({"episodes": episodes}))
+
+
+def test_claims_report_reads_the_rows_files(tmp_path):
+    ev = tmp_path / "eval"
+    for seed in (0, 1):
+        _write_eval(ev, "larc_chunk", f"seed{seed}_h25.json", [1] * 30 + [0] * 10)
+        _write_eval(ev, "larc_idm", f"seed{seed}_h25.json", [1] * 20 + [0] * 20)
+    _write_eval(ev, "cem_commit5", "h25.json", [1] * 5 + [0] * 15)  # first 20 pairs only
+    latency = tmp_path / "latency.json"
+    latency.write_text(json.dumps({"methods": {
+        "larc_chunk": {"decision": {"median_ms": 0.1}, "per_env_step": {"median_ms": 1.0}},
+        "cem_commit5": {"decision": {"median_ms": 100.0}, "per_env_step": {"median_ms": 20.0}},
+    }}))
+    claims = [{"name": "Chunk beats IDM", "a": "larc_chunk", "b": "larc_idm"},
+              {"name": "LARC beats CEM", "a": "larc_chunk", "b": "cem_commit5",
+               "latency": True}]
+    res = evaluate_claims(claims, ev, [0, 1], [25], latency)
+    chunk, cem = res["claims"]
+    assert chunk["offsets"][0]["difference"] == pytest.approx(25.0)
+    assert chunk["offsets"][0]["verdict"] == "holds"
+    assert chunk["offsets"][0]["episodes_a"] == 80
+    assert cem["offsets"][0]["n_pairs"] == 20
+    assert cem["offsets"][0]["difference"] == pytest.approx(75.0)
+    assert cem["latency"]["ratio_env_step"] == pytest.approx(0.05)
+    assert cem["latency"]["verdict"] == "holds"
+    md = render_claims(res)
+    assert "| Chunk beats IDM | +25.0 [" in md and "**holds**" in md
+    (tmp_path / "claims.json").write_text(json.dumps(res))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nold\n{README_END}\noutro\n")
+    assert update_readme_claims(readme, tmp_path / "claims.json")
+    text = readme.read_text()
+    assert "\nold\n" not in text and "*Chunk beats IDM*" in text and text.endswith("outro\n")
+    assert not update_readme_claims(readme, tmp_path / "claims.json")
+    with pytest.raises(ArtifactError, match="nowhere.*No such file"):
+        evaluate_claims(claims[:1], tmp_path / "nowhere", [0], [25])
