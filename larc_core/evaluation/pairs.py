@@ -2,9 +2,9 @@
 
 Evaluation pairs come from validation episodes only: a start row s and the goal row s + offset of
 the same episode. Tuning pairs (``split="train"``), for choosing settings without looking at the
-evaluation pairs, come from training episodes with a seed of their own. Pairs whose goal already passes the success test at the start are never drawn (they
-would count as free successes). The draw is seeded, and written once per offset so every
-method reads the identical list.
+evaluation pairs, come from training episodes with a seed of their own. Pairs whose goal already
+passes the success test at the start are never drawn (they would count as free successes). The
+draw is seeded, and written once per offset so every method reads the identical list.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from larc_core.data import DemoFile
 from larc_core.envs import goal_reached
 from larc_core.evaluation.protocol import BUDGET_FACTOR
 from larc_core.io import ArtifactError, atomic_write_json
-
 
 SPLITS = ("validation", "train")
 """Where pairs are drawn: ``validation`` (evaluation pairs) or ``train`` (tuning pairs)."""
