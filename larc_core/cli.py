@@ -167,6 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("targets", nargs="*", default=[],
                     help="Snakemake targets to restore (default: the workflow's default target, "
                          "every output of the run)")
+    sp = add("claims", "Test the config's claims pair by pair: results/claims.md and .json.")
+    sp.add_argument("--eval-dir", default="results/eval",
+                    help="folder of the evaluation files (default: %(default)s)")
+    sp.add_argument("--latency", default=paths.LATENCY_JSON,
+                    help="rule latency's JSON (default: %(default)s)")
+    out(sp, paths.CLAIMS_MD, "Markdown report (the JSON goes beside it)")
     sp = add("readme-claims", "Rewrite README.md's claims section from results/claims.json "
                               "(rule claims' output).")
     sp.add_argument("--readme", default="README.md", help="README to update (default: %(default)s)")
@@ -262,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
                                   "pass it with --config")
             restore(list(args.targets), configfile=args.config)
             print(f"restored: nothing to do for {' '.join(args.targets) or 'the default target'}")
+        elif cmd == "claims":
+            stages.claims(settings.claims(config), args.eval_dir, args.latency, args.out,
+                          str(Path(args.out).with_suffix(".json")))
         elif cmd == "readme-claims":
             from larc_core.reporting.claims import update_readme_claims
 

@@ -162,6 +162,13 @@ def counterfactual(config: dict) -> dict[str, Any]:
             "seed": config["seed"], "device": config["device"]}
 
 
+def claims(config: dict) -> dict[str, Any]:
+    """Rule claims: the claims, the training seeds and offsets whose files they pair, and the
+    seed of the bootstrap draws."""
+    return {"claims": list(config["claims"]), "seeds": list(config["seeds"]),
+            "offsets": list(config["eval"]["offsets"]), "seed": config["seed"]}
+
+
 def state_ceiling(config: dict) -> dict[str, Any]:
     """Rule state_ceiling: the policy settings, the stages trained on the true state, the seed."""
     sc = config["state_ceiling"]

@@ -330,6 +330,23 @@ def counterfactual(settings: dict, demos: str = paths.DEMOS,
     return res
 
 
+def claims(settings: dict, eval_dir: str = "results/eval", latency: str = paths.LATENCY_JSON,
+           out_md: str = paths.CLAIMS_MD, out_json: str = paths.CLAIMS_JSON) -> dict:
+    """Each claim of ``settings`` (``settings.claims``) as a paired comparison of the
+    evaluation files under ``eval_dir``; ``latency`` for the claims that compare time."""
+    from larc_core.reporting.claims import write_claims
+
+    res = write_claims(out_md, out_json, claims=settings["claims"], eval_dir=eval_dir,
+                       seeds=settings["seeds"], offsets=settings["offsets"],
+                       latency_json=latency, seed=int(settings["seed"]))
+    for c in res["claims"]:
+        log.info("%s: %s", c["name"], ", ".join(
+            f"h{r['offset']} {r['difference']:+.1f} [{r['ci'][0]:+.1f}, {r['ci'][1]:+.1f}] "
+            f"{r['verdict']}" for r in c["offsets"]))
+    log.info("wrote %s and %s", out_md, out_json)
+    return res
+
+
 def state_ceiling(settings: dict, demos: str, pairs: list[str], out: str,
                   threads: int = 1) -> dict:
     """LARC policies trained on the true state (``settings.state_ceiling``), run on the

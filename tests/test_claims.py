@@ -31,14 +31,35 @@ def test_paired_difference_of_known_outcomes():
     assert res["a_rate"] == pytest.approx(60) and res["b_rate"] == pytest.approx(40)
     assert res["discordant"] == 20
     assert 10 < res["ci"][0] < 20 < res["ci"][1] < 30
-    assert res["p_value"] < 1e-3 and verdict(res["ci"], +1) == "holds"
-    assert verdict(res["ci"], -1) == "reversed"
+    assert res["p_value"] < 1e-3 and verdict(res["ci"], res["p_value"], +1) == "holds"
+    assert verdict(res["ci"], res["p_value"], -1) == "reversed"
     same = paired_difference(a, a)
     assert same["difference"] == 0 and same["ci"] == [0, 0] and same["p_value"] == 1.0
-    assert verdict(same["ci"], +1) == "not detectable at this size"
+    assert verdict(same["ci"], same["p_value"], +1) == "not detectable at this size"
     # No discordant pair is no evidence of power: floored at what a 10-point gap needs.
     assert same["power_10"] == pytest.approx(paired_difference(a, b)["power_10"], abs=0.35)
     assert same["power_10"] < 1.0
+
+
+def test_few_discordant_pairs_are_not_a_finding():
+    """4 of 50 pairs differ, all in A's favour: the bootstrap interval alone excludes zero,
+    but the sign-flip test does not (p about 0.12): the verdict waits for both."""
+    a = _outcomes([1] * 4 + [0] * 46)
+    b = _outcomes([0] * 50)
+    res = paired_difference(a, b)
+    assert res["ci"][0] > 0 and res["p_value"] > 0.05
+    assert verdict(res["ci"], res["p_value"], +1) == "not detectable at this size"
+
+
+def test_seed_spread_widens_the_interval():
+    """Two seeds of A that disagree on every pair: resampling seeds widens the interval over
+    one that treats the seed average as fixed."""
+    steady = {k: [0.5, 0.5] for k in _outcomes([0] * 100)}
+    split = {k: [1.0, 0.0] for k in _outcomes([0] * 100)}
+    base = _outcomes([0] * 100, seeds=2)
+    wide, narrow = paired_difference(split, base), paired_difference(steady, base)
+    assert wide["difference"] == narrow["difference"] == pytest.approx(50)
+    assert wide["ci"][1] - wide["ci"][0] > narrow["ci"][1] - narrow["ci"][0] + 20
 
 
 def test_pairing_beats_unpaired_comparison():

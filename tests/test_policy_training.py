@@ -94,3 +94,33 @@ def test_latents_of_another_world_model_are_refused(artifacts, tmp_path):
     with pytest.raises(ArtifactError, match="rerun cache_latents|world model"):
         _train(artifacts, tmp_path / "x", tmp_path / "sx", wm="other_wm.pt")
     assert not (tmp_path / "x" / "shared_policy_backbone.pt").exists()
+
+
+@pytest.fixture(scope="module")
+def replayed(tiny_latents, tmp_path_factory):
+    """Four source episodes (two of them training), each with a replay at noise 1 and at 0.1,
+    and their latents."""
+    from larc_core.data import collect_demos
+    from larc_core.world_model import build_latent_cache
+
+    src, _ = tiny_latents
+    root = tmp_path_factory.mktemp("replayed")
+    collect_demos(root / "demos.h5", n_episodes=4, min_len=40, max_len=45, resolution=32,
+                  seed=3, workers=1, val_fraction=0.5, progress=False,
+                  demonstrator="noisy_replay", replay_noise=[0.0, 1.0, 0.1])
+    (root / "wm.pt").symlink_to(src / "wm.pt")
+    build_latent_cache(root / "demos.h5", root / "wm.pt", root / "latents.pt", progress=False)
+    return root
+
+
+@pytest.mark.parametrize(("limit", "levels"), [(None, 3), (0.0, 1), (0.1, 2), (1.0, 3)])
+def test_policies_train_on_the_replay_levels_asked_for(replayed, tmp_path, limit, levels):
+    """policy.max_replay_noise keeps the episodes at or below the level (0.1 keeps level 0.1,
+    stored as float32); the checkpoint records it and how many episodes trained."""
+    meta = policy_train.train_policy(
+        "idm", demo_path=replayed / "demos.h5", latents_path=replayed / "latents.pt",
+        world_model_path=replayed / "wm.pt", out_dir=tmp_path / "out", state_dir=tmp_path / "s",
+        policy_cfg={"hidden_dim": 16, "depth": 1}, train_cfg=dict(TRAIN, steps=2),
+        goal_offset_min=1, goal_offset_max=20, seed=0, progress=False,
+        max_replay_noise=limit)
+    assert meta["max_replay_noise"] == limit and meta["train_episodes"] == 2 * levels

@@ -484,3 +484,29 @@ def test_resume_hash_follows_the_demonstrations_and_their_split():
     assert h == _run_hash(cfg, train, 0, same)
     assert h != _run_hash(cfg, train, 0, split) and h != _run_hash(cfg, train, 0, other)
 
+
+
+def test_rollout_loss_is_the_mean_error_of_rollouts_from_every_start():
+    """T = R + 1: one rollout from the first latent; longer windows: one from every start p,
+    with the real latents up to p (at most ``history``) and the blocks between them."""
+    torch.manual_seed(0)
+    model = WorldModel(tiny_cfg(dropout=0.0)).eval()
+    z, a = torch.randn(3, 6, 32), torch.randn(3, 6, 10)
+    one = torch.nn.functional.mse_loss(model.rollout(z[:, :1], a[:, :5]), z[:, 1:6])
+    assert torch.allclose(model.rollout_loss(z, a, 5), one)
+    z, a = torch.randn(3, 9, 32), torch.randn(3, 9, 10)
+    errors = []
+    for p in range(4):
+        h0 = min(p + 1, 3)
+        pred = model.rollout(z[:, p + 1 - h0:p + 1], a[:, p:p + 5],
+                             a[:, p + 1 - h0:p] if h0 > 1 else None)
+        errors.append(torch.nn.functional.mse_loss(pred, z[:, p + 1:p + 6]))
+    assert torch.allclose(model.rollout_loss(z, a, 5), torch.stack(errors).mean())
+    frames = torch.randint(0, 256, (4, 6, RES, RES, 3), dtype=torch.uint8)
+    out = model.loss(frames, torch.randn(4, 6, 10), rollout_steps=5, rollout_weight=2.0)
+    assert torch.allclose(out["total"], out["pred"] + 0.09 * out["sigreg"] + 2 * out["rollout"])
+    with pytest.raises(ValueError, match="rollout_steps=6 needs windows of at least 7"):
+        model.loss(frames, torch.randn(4, 6, 10), rollout_steps=6)
+    with pytest.raises(WorldModelConfigError, match="rollout_steps"):
+        WorldModelTrainConfig(rollout_steps=5, num_frames=4)
+    assert WorldModelTrainConfig(rollout_steps=5).frames_per_window(tiny_cfg()) == 6

@@ -1,8 +1,9 @@
 """Collect scripted PushT demonstrations in parallel and write them as one LeWM-layout file.
 
 Every episode draws all its randomness (length, initial state, pusher decisions) from its own
-child of ``numpy.random.SeedSequence(seed)``, indexed by episode, so the file is bit-identical
-whatever the number of worker processes.
+child of ``numpy.random.SeedSequence(seed)``, indexed by episode, and a noisy replay its noise
+from ``default_rng([seed, 2, source, level index])``, so the file is bit-identical whatever the
+number of worker processes.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def _run_replay(task: tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...],
     return replay_episode(*task)
 
 
-def replay_plan(n_sources: int, noise: list[float], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def replay_plan(n_sources: int, noise: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Episode layout of a noisy-replay file: (source (E,), noise level (E,)).
 
     Source episode i yields ``len(noise)`` consecutive episodes, one per entry of ``noise`` in
@@ -240,7 +241,8 @@ def collect_demos(
             ``E * len(replay_noise)``).
         min_len, max_len: inclusive range of frames per episode.
         resolution: rendered frame side in pixels.
-        seed: root seed; episode i uses ``SeedSequence(seed).spawn(E)[i]``.
+        seed: root seed; episode i uses ``SeedSequence(seed).spawn(E)[i]`` (a noisy replay of
+            source i at level index j draws its noise from ``default_rng([seed, 2, i, j])``).
         workers: processes rolling out episodes (1 = in this process).
         val_fraction: share of episodes marked validation (``episode_split`` = 1); with
             ``noisy_replay`` a source's replays share its split.
@@ -303,7 +305,7 @@ def collect_demos(
             mp_context))
         acted = np.concatenate([ep.action[:-1] for ep in sources])
         action_std = acted.astype(np.float64).std(axis=0)
-        src_idx, levels = replay_plan(n_episodes, list(replay_noise or []), seed)
+        src_idx, levels = replay_plan(n_episodes, list(replay_noise or []))
         k = len(replay_noise or [])
         tasks: list = [(sources[i].state[0], sources[i].action, float(lv) * action_std,
                         (int(seed), 2, int(i), int(j % k)), resolution)

@@ -40,14 +40,15 @@ ACTION_KINDS = ("recorded", "noisy", "random")
 
 def counterfactual_starts(demo: DemoFile, n_blocks: int, frameskip: int, n: int,
                           seed: int) -> np.ndarray:
-    """(n,) sorted validation rows with ``n_blocks * frameskip`` recorded actions after them,
-    drawn with ``default_rng([seed, 17])`` (fewer when the file has fewer)."""
+    """(n,) sorted validation rows with ``n_blocks * frameskip`` recorded actions after them
+    (an episode's last row carries none), drawn with ``default_rng([seed, 17])`` (fewer when
+    the file has fewer)."""
     span = n_blocks * frameskip
-    rows = [np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e] - span - 1)
-            for e in demo.val_episodes if demo.ep_len[e] > span + 1]
+    rows = [np.arange(demo.ep_offset[e], demo.ep_offset[e] + demo.ep_len[e] - span)
+            for e in demo.val_episodes if demo.ep_len[e] > span]
     rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     if rows.size == 0:
-        raise ValueError(f"no validation episode of {demo.path} has {span + 2} frames: cannot "
+        raise ValueError(f"no validation episode of {demo.path} has {span + 1} frames: cannot "
                          "measure counterfactual prediction")
     rng = np.random.default_rng([seed, 17])
     return np.sort(rng.choice(rows, size=min(n, rows.size), replace=False)).astype(np.int64)
@@ -88,17 +89,17 @@ def counterfactual_prediction(
     starts = counterfactual_starts(demo, n_blocks, fs, n_starts, seed)
     state = np.asarray(demo.state)
     actions = np.asarray(demo.action)
+    # Draws on the CPU whatever the model's device: the same seed gives the same sequences.
     gen = torch.Generator().manual_seed(int(seed))
     shape = (len(starts), n_blocks, cfg.action_block_dim)
+    mean, std = world_model.action_mean.cpu(), world_model.action_std.cpu()
     recorded = torch.stack([torch.from_numpy(actions[s:s + n_blocks * fs].reshape(n_blocks, -1))
                             for s in starts]).float()
-    z_scored = world_model.normalize_actions(recorded)
+    z_scored = (recorded - mean) / std
     sequences = {
         "recorded": recorded,
-        "noisy": (z_scored + noise_std * torch.randn(shape, generator=gen)) * world_model.action_std
-        + world_model.action_mean,
-        "random": torch.randn(shape, generator=gen) * world_model.action_std
-        + world_model.action_mean,
+        "noisy": (z_scored + noise_std * torch.randn(shape, generator=gen)) * std + mean,
+        "random": torch.randn(shape, generator=gen) * std + mean,
     }
     out: dict[str, Any] = {"n_starts": int(len(starts)), "n_blocks": n_blocks,
                            "env_steps": n_blocks * fs, "noise_std": noise_std, "kinds": {}}
@@ -158,17 +159,18 @@ def planning_diagnosis(
             env.reset_to_state(state[s])
             z0 = world_model.encode(torch.from_numpy(env.render()[None]))
             z_goal = world_model.encode(torch.from_numpy(demo.frames(np.array([p["goal_row"]]))))
-            gen = torch.Generator().manual_seed(int(np.random.SeedSequence(
-                [int(seed), s % 2**32]).generate_state(1)[0]))
+            gen = torch.Generator(device=world_model.device).manual_seed(int(
+                np.random.SeedSequence([int(seed), s % 2**32]).generate_state(1)[0]))
             res = cem.plan(z0, z_goal[0], generator=gen)
             plan_cost = float(cem.cost(z0, z_goal[0], res.mean[None])[0])
             n_rec = min(planner.horizon, (len(actions) - s) // fs)
             episode_end = int(demo.ep_offset[int(p["episode"])] + demo.ep_len[int(p["episode"])])
             n_rec = max(1, min(n_rec, (episode_end - 1 - s) // fs))
             rec = torch.from_numpy(actions[s:s + n_rec * fs].reshape(1, n_rec, -1)).float()
-            rec_cost = float(cem.cost(z0, z_goal[0], world_model.normalize_actions(rec)))
+            rec_cost = float(cem.cost(z0, z_goal[0],
+                                      world_model.normalize_actions(rec.to(world_model.device))))
             reached, final = {}, {}
-            for name, raw in (("plan", res.actions.reshape(-1, a_dim).numpy()),
+            for name, raw in (("plan", res.actions.reshape(-1, a_dim).cpu().numpy()),
                               ("recorded", rec.reshape(-1, a_dim).numpy())):
                 env.reset_to_state(state[s])
                 hit = False

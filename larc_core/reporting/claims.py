@@ -3,15 +3,16 @@
 Every method runs on the same start/goal pairs of an offset (and every trained method with the
 same training seeds), so two methods are compared pair by pair, not as two independent success
 rates: for pair i, d_i = (A's success on i, averaged over A's seeds) - (B's, averaged over B's
-seeds). The difference is the mean of d_i; its 95% interval is a paired bootstrap over pairs
-(pairs resampled, seeds kept together: a pair's episodes share its difficulty), and its p-value
+seeds). The difference is the mean of d_i. Its 95% interval is a two-level bootstrap: pairs are
+resampled (a pair's episodes share its difficulty) and, within each row, its training seeds
+(another seed is another policy), so the interval covers both sources of chance. The p-value is
 a two-sided sign-flip permutation test of the d_i. The power is the chance that a run of this
 size detects a true 10-point difference at the 5% level, from the spread of the d_i (normal
 approximation; the spread floored at the least a 10-point difference needs). The verdict:
 
-- ``holds``: the interval lies wholly on the claimed side of zero;
-- ``reversed``: it lies wholly on the other side;
-- ``not detectable at this size``: it contains zero.
+- ``holds``: the interval lies wholly on the claimed side of zero and p < 0.05;
+- ``reversed``: the interval lies wholly on the other side and p < 0.05;
+- ``not detectable at this size``: otherwise.
 
 A comparison with a row evaluated on fewer pairs (the CEM rows keep the first ``planner.n_pairs``)
 uses the pairs both rows ran. Time per decision is compared from ``results/latency.json``.
@@ -56,25 +57,49 @@ def episode_outcomes(eval_files: list[str | Path]) -> dict[tuple[int, int], list
     return out
 
 
+def _outcome_matrix(outcomes: dict[tuple[int, int], list[float]],
+                    keys: list[tuple[int, int]]) -> np.ndarray:
+    """(pairs, seed episodes) 0/1 matrix of one row on ``keys``."""
+    counts = {len(outcomes[k]) for k in keys}
+    if len(counts) != 1:
+        raise ArtifactError(f"a row ran its pairs an unequal number of times ({sorted(counts)}): "
+                            "every seed's file must hold every pair once")
+    return np.array([outcomes[k] for k in keys], dtype=np.float64)
+
+
+def _seed_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(RESAMPLES, pairs): each resample's per-pair mean over seeds drawn with replacement."""
+    k = x.shape[1]
+    draws = rng.integers(0, k, size=(RESAMPLES, k))
+    weights = np.zeros((RESAMPLES, k))
+    np.add.at(weights, (np.arange(RESAMPLES)[:, None], draws), 1.0 / k)
+    return weights @ x.T
+
+
 def paired_difference(a: dict[tuple[int, int], list[float]],
                       b: dict[tuple[int, int], list[float]], seed: int = 0) -> dict[str, Any]:
     """Paired comparison of A and B over the pairs both ran (see the module docstring).
 
+    Args:
+        a, b: (start row, goal row) -> the 0/1 successes of the row's seeds on that pair.
+        seed: seed of the bootstrap and permutation draws.
+
     Returns:
-        ``n_pairs``, ``a_rate`` / ``b_rate`` (percent on those pairs), ``difference`` (points,
-        A - B), ``ci`` (95% paired bootstrap, points), ``p_value`` (sign-flip permutation),
-        ``power_10`` (probability of detecting a 10-point difference), ``discordant`` (pairs
-        where A and B differ).
+        ``n_pairs``, ``seeds_a`` / ``seeds_b`` (episodes per pair), ``a_rate`` / ``b_rate``
+        (percent on those pairs), ``difference`` (points, A - B), ``ci`` (95% two-level
+        bootstrap, points), ``p_value`` (sign-flip permutation), ``power_10`` (probability of
+        detecting a 10-point difference), ``discordant`` (pairs where A and B differ).
     """
     keys = sorted(set(a) & set(b))
     if not keys:
         raise ArtifactError("the two rows share no start/goal pair: they cannot be compared")
-    ma = np.array([np.mean(a[k]) for k in keys])
-    mb = np.array([np.mean(b[k]) for k in keys])
-    d = 100.0 * (ma - mb)
+    xa, xb = _outcome_matrix(a, keys), _outcome_matrix(b, keys)
+    d = 100.0 * (xa.mean(axis=1) - xb.mean(axis=1))
     n = len(d)
     rng = np.random.default_rng([seed, n])
-    boots = d[rng.integers(0, n, size=(RESAMPLES, n))].mean(axis=1)
+    pick = rng.integers(0, n, size=(RESAMPLES, n))
+    diff = 100.0 * (_seed_means(xa, rng) - _seed_means(xb, rng))
+    boots = np.take_along_axis(diff, pick, axis=1).mean(axis=1)
     lo, hi = np.percentile(boots, [2.5, 97.5])
     observed = abs(d.mean())
     signs = rng.choice([-1.0, 1.0], size=(RESAMPLES, n))
@@ -82,26 +107,27 @@ def paired_difference(a: dict[tuple[int, int], list[float]],
     p = (1 + int(np.sum(flipped >= observed - 1e-12))) / (RESAMPLES + 1)
     # The spread a true 10-point difference needs at least: with k seed episodes per pair a
     # pair's difference moves in steps of 1/k, and a mean of 0.1 made of 0s and 1/k steps has
-    # variance 0.1/k - 0.01; floor the observed spread there (no discordant pair is no power).
-    k = min(min(len(a[key]) for key in keys), min(len(b[key]) for key in keys))
-    floor = 100.0 * math.sqrt(max(POWER_EFFECT / 100 / k - (POWER_EFFECT / 100) ** 2, 0.0))
+    # variance 0.1/k - 0.01 (floored at a 1-point spread: no discordant pair is no power).
+    k = min(xa.shape[1], xb.shape[1])
+    floor = 100.0 * math.sqrt(max(POWER_EFFECT / 100 / k - (POWER_EFFECT / 100) ** 2, 1e-4))
     sd = max(float(d.std(ddof=1)) if n > 1 else float("inf"), floor)
     shift = POWER_EFFECT / (sd / math.sqrt(n))
     power = _normal_cdf(shift - Z95) + _normal_cdf(-shift - Z95)
     return {
-        "n_pairs": n, "a_rate": float(100 * ma.mean()), "b_rate": float(100 * mb.mean()),
+        "n_pairs": n, "seeds_a": int(xa.shape[1]), "seeds_b": int(xb.shape[1]),
+        "a_rate": float(100 * xa.mean()), "b_rate": float(100 * xb.mean()),
         "difference": float(d.mean()), "ci": [float(lo), float(hi)], "p_value": float(p),
         "power_10": float(power), "discordant": int(np.sum(np.abs(d) > 0)),
     }
 
 
-def verdict(ci: list[float], direction: int) -> str:
+def verdict(ci: list[float], p_value: float, direction: int) -> str:
     """``holds`` / ``reversed`` / ``not detectable at this size`` for a claimed sign of
-    A - B (``direction`` +1: A above B)."""
+    A - B (``direction`` +1: A above B): the interval must exclude zero and p be below 0.05."""
     lo, hi = (ci[0], ci[1]) if direction > 0 else (-ci[1], -ci[0])
-    if lo > 0:
+    if lo > 0 and p_value < 0.05:
         return "holds"
-    if hi < 0:
+    if hi < 0 and p_value < 0.05:
         return "reversed"
     return "not detectable at this size"
 
@@ -159,9 +185,15 @@ def evaluate_claims(claims: list[dict[str, Any]], eval_dir: str | Path, seeds: l
             for key, m in (("a", ma), ("b", mb)):
                 files[key] = [_eval_file(eval_dir, m, s if m.learned else None, offset)
                               for s in (seeds if m.learned else [None])]
-            res = paired_difference(episode_outcomes(files["a"]), episode_outcomes(files["b"]),
-                                    seed=seed + offset)
-            res.update(offset=offset, verdict=verdict(res["ci"], direction),
+            try:
+                res = paired_difference(episode_outcomes(files["a"]),
+                                        episode_outcomes(files["b"]), seed=seed + offset)
+            except ArtifactError as exc:
+                raise ArtifactError(
+                    f"claim {claim['name']!r} at offset {offset} ({ma.key}: "
+                    f"{[str(f) for f in files['a']]}; {mb.key}: "
+                    f"{[str(f) for f in files['b']]}): {exc}") from exc
+            res.update(offset=offset, verdict=verdict(res["ci"], res["p_value"], direction),
                        episodes_a=len(files["a"]) * res["n_pairs"],
                        episodes_b=len(files["b"]) * res["n_pairs"])
             rows.append(res)

@@ -158,7 +158,13 @@ class FloorModel:
 
     def plan_s(self, row: str) -> float:
         """Floor of one plan of CEM row ``row`` (its own setting)."""
-        return self.f[f"cem_plan_s.{row}"]
+        key = f"cem_plan_s.{row}"
+        if key not in self.f:
+            raise ArtifactError(
+                f"the machine floors hold no {key} (they hold "
+                f"{sorted(k for k in self.f if k.startswith('cem_plan_s'))}): rerun rule "
+                "machine_floors with this config")
+        return self.f[key]
 
     def _eval_floor(self, method: str, seed: str | None, offset: str) -> Floor:
         f, s = self.f, self.s

@@ -7,6 +7,7 @@ also given each example's true remaining steps to the goal: the sampled goal off
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,8 +228,10 @@ def train_policy(
         train_eps, val_eps = np.asarray(demo.train_episodes), np.asarray(demo.val_episodes)
         noise = demo.episode_noise
         if max_replay_noise is not None and noise is not None:
-            train_eps = train_eps[noise[train_eps] <= max_replay_noise]
-            val_eps = val_eps[noise[val_eps] <= max_replay_noise]
+            # Levels are stored as float32: compare at that precision (0.1 keeps level 0.1).
+            limit = float(np.float32(max_replay_noise))
+            train_eps = train_eps[noise[train_eps] <= limit]
+            val_eps = val_eps[noise[val_eps] <= limit]
             if train_eps.size == 0:
                 raise ArtifactError(f"no training episode of {demo_path} has a replay noise "
                                     f"level <= policy.max_replay_noise ({max_replay_noise})")
@@ -250,8 +253,11 @@ def train_policy(
                 f"{get_stage(st.init_from).rule} on {demo_path}")
     else:
         init = None
+    # The episodes it trains and validates on (a new split or noise filter must not resume).
+    episodes = hashlib.sha256(np.concatenate([train_eps, [-1], val_eps]).astype(np.int64)
+                              .tobytes()).hexdigest()
     identity = {
-        "wm": wm_sha, "latents": cache.meta, "max_replay_noise": max_replay_noise,
+        "wm": wm_sha, "latents": cache.meta, "episodes": episodes,
         "init": sha256_file(Path(init_dir) / BACKBONE_FILE) if init_dir else None,
     }
     fit = fit_policy(

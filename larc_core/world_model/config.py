@@ -244,9 +244,9 @@ class WorldModelTrainConfig:
     num_frames: int | None = None
     """Frames per training window; None means ``max(history, rollout_steps) + 1``."""
     rollout_steps: int = 0
-    """Blocks of the predictor's own autoregressive rollout from each window's first latent
-    scored against the window's latents (the ``rollout`` loss term); 0 = LeWM's teacher-forced
-    objective alone."""
+    """Blocks of the predictor's own autoregressive rollouts scored against the window's latents
+    (the ``rollout`` loss term, :meth:`WorldModel.rollout_loss`: one rollout from every start
+    that leaves this many blocks in the window); 0 = LeWM's teacher-forced objective alone."""
     rollout_weight: float = 1.0
     """Weight of the ``rollout`` term in the total loss."""
     checkpoint_every: int = 200

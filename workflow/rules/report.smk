@@ -34,11 +34,7 @@ rule claims:
         md=report(paths.CLAIMS_MD, caption="../report/claims.rst", category="Results"),
         json=paths.CLAIMS_JSON,
     params:
-        claims=config["claims"],
-        seeds=SEEDS,
-        offsets=EVAL_OFFSETS,
-        seed=int(config["seed"]),
-        eval_dir="results/eval",
+        settings=settings.claims(config),
     log:
         "logs/claims.log",
     conda:
