@@ -123,7 +123,7 @@ def policy_floors(policy_cfg: dict[str, Any], wm_cfg: dict[str, Any], latent_dim
     """Seconds of one optimisation step of each policy stage at the configured batch (one
     thread: the training rules' threads), of WM-FT's step (its chunk rolled through the
     predictor), of a step on the true state (rule state_ceiling) and of one batch-1 forward."""
-    from larc_core.losses import rollout_consistency_loss
+    from larc_core.losses import imagine_chunks
     from larc_core.policies import make_policy
     from larc_core.world_model import WorldModel, WorldModelConfig
 
@@ -146,11 +146,15 @@ def policy_floors(policy_cfg: dict[str, Any], wm_cfg: dict[str, Any], latent_dim
             remaining = torch.randint(1, 60, (bs,))
             target = torch.randn(bs, policy.chunk_len, policy.action_dim)
 
+            n_chunks = int(policy_cfg["wm_ft"].get("rollout_chunks", 1))
+
             def step() -> None:
                 pred = policy.predict(z, zg, remaining)
                 loss = ((pred - target) ** 2).mean()
-                if consistency:
-                    loss = loss + rollout_consistency_loss(wm, z, pred, zg, frameskip)
+                if consistency:  # WM-FT's rollout: its chunks imagined through the predictor
+                    imagined = imagine_chunks(wm, lambda zi, j: policy.predict(zi, zg, remaining),
+                                              z, pred, n_chunks, frameskip)
+                    loss = loss + ((imagined - zg.unsqueeze(1)) ** 2).mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -5,6 +5,8 @@ All action tensors are (B, K, A): batch, chunk length, action size (A = 2 for Pu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,6 +34,46 @@ def chunk_to_blocks(chunk: torch.Tensor, frameskip: int) -> torch.Tensor:
     if k % frameskip:
         raise ValueError(f"chunk length {k} is not a multiple of frameskip {frameskip}")
     return chunk.reshape(b, k // frameskip, frameskip * a)
+
+
+def imagine_chunks(
+    world_model: nn.Module,
+    act: Callable[[torch.Tensor, int], torch.Tensor],
+    z_t: torch.Tensor,
+    first_chunk: torch.Tensor,
+    n_chunks: int,
+    frameskip: int,
+) -> torch.Tensor:
+    """Roll ``n_chunks`` chunks through the frozen predictor, the policy choosing each chunk
+    after the first from its own imagined latent.
+
+    Args:
+        world_model: frozen model with ``rollout(history, blocks, history_actions)`` and
+            ``cfg.history``.
+        act: ``act(z (B, D), j)`` -> the raw chunk (B, K, A) the policy takes at chunk j >= 1.
+        z_t: (B, D) cached latent of the first chunk's first frame.
+        first_chunk: (B, K, A) raw actions of chunk 0 (the policy's prediction on z_t).
+        n_chunks: chunks to roll (1 = the first chunk only).
+        frameskip: env steps per world-model step.
+
+    Returns:
+        (B, n_chunks * K / frameskip, D): the imagined latent after every action block.
+    """
+    keep = world_model.cfg.history
+    latents, blocks, out = [z_t], [], []
+    chunk = first_chunk
+    for j in range(n_chunks):
+        if j:
+            chunk = act(latents[-1], j)
+        new = chunk_to_blocks(chunk, frameskip)
+        hist = torch.stack(latents[-keep:], dim=1)
+        h0 = hist.shape[1]
+        hist_a = torch.stack(blocks[-(h0 - 1):], dim=1) if h0 > 1 else None
+        pred = world_model.rollout(hist, new, hist_a)
+        latents += list(pred.unbind(1))
+        blocks += list(new.unbind(1))
+        out.append(pred)
+    return torch.cat(out, dim=1)
 
 
 def rollout_consistency_loss(

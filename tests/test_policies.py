@@ -113,3 +113,36 @@ def test_hindsight_sampler_stays_inside_episodes():
     assert not np.isin(b.actions[:, :, 0].long().numpy(), last_rows).any()
     again = s.sample(512, seed=3, step=7)
     assert torch.equal(again.z, b.z) and torch.equal(again.z_goal, b.z_goal)
+    assert torch.equal(b.z_path[:, 0], b.z_future)  # default path: the chunk's end only
+    # WM-FT's path over two chunks, block by block: the same draws, every row still inside
+    far = HindsightSampler(latents, actions, ep_offset, ep_len, np.array([0, 1, 2]), 10, 1, 50,
+                           horizon=20, stride=5)
+    fb = far.sample(512, seed=3, step=7)
+    ft = fb.z[:, 0].long().numpy()
+    assert np.array_equal(fb.z_path[:, :, 0].long().numpy(), ft[:, None] + [5, 10, 15, 20])
+    assert np.all(ep_of_row[ft] == ep_of_row[ft + 20])
+    with pytest.raises(ValueError, match="multiple of stride"):
+        HindsightSampler(latents, actions, ep_offset, ep_len, np.array([0]), 10, 1, 50,
+                         horizon=20, stride=3)
+
+
+def test_imagined_chunks_continue_one_rollout():
+    """Two chunks imagined one after the other are the predictor's rollout of both chunks'
+    blocks (the history carried over); the second chunk is the policy's on the imagined
+    latent."""
+    from larc_core.losses import imagine_chunks
+
+    torch.manual_seed(0)
+    wm = _tiny_world_model()
+    z, first, second = torch.randn(4, 16), torch.randn(4, 10, 2), torch.randn(4, 10, 2)
+    seen = []
+
+    def act(z_now, j):
+        seen.append((j, z_now))
+        return second
+
+    out = imagine_chunks(wm, act, z, first, 2, 5)
+    ref = wm.rollout(z[:, None], torch.cat([chunk_to_blocks(first, 5),
+                                             chunk_to_blocks(second, 5)], 1))
+    assert out.shape == (4, 4, 16) and torch.allclose(out, ref, atol=1e-6)
+    assert len(seen) == 1 and seen[0][0] == 1 and torch.allclose(seen[0][1], out[:, 1])

@@ -57,6 +57,22 @@ def test_same_seed_same_weights_and_wm_ft_runs(artifacts, tmp_path):
     assert any(not torch.equal(wa[k], wf[k]) for k in wa)
 
 
+@pytest.mark.parametrize("wm_ft", [{"target": "path"}, {"rollout_chunks": 2},
+                                   {"target": "path", "rollout_chunks": 2}])
+def test_wm_ft_matches_the_path_or_rolls_further(artifacts, tmp_path, wm_ft):
+    """WM-FT's other targets (every block's latent) and longer imagined rollouts (the policy
+    re-queried on its imagined latent) train, and move the weights off the Chunk's."""
+    _train(artifacts, tmp_path / "a", tmp_path / "sa")
+    meta = policy_train.train_policy(
+        "wm_ft", demo_path=artifacts / "demos.h5", latents_path=artifacts / "latents.pt",
+        world_model_path=artifacts / "wm.pt", out_dir=tmp_path / "ft", state_dir=tmp_path / "s",
+        policy_cfg={}, train_cfg=dict(TRAIN, consistency_weight=1.0, **wm_ft),
+        goal_offset_min=1, goal_offset_max=30, seed=7, init_dir=tmp_path / "a", progress=False)
+    assert meta["final_train"]["wm"] > 0
+    wa, wf = _weights(tmp_path / "a"), _weights(tmp_path / "ft")
+    assert any(not torch.equal(wa[k], wf[k]) for k in wa)
+
+
 def test_crash_then_resume_equals_uninterrupted(artifacts, tmp_path, monkeypatch):
     _train(artifacts, tmp_path / "ref", tmp_path / "sref")
     real = policy_train.HindsightSampler.sample

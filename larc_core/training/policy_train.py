@@ -20,7 +20,12 @@ from larc_core.config import schema_defaults
 from larc_core.data import DemoFile
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.logs import get_logger
-from larc_core.losses import bc_loss, rollout_consistency_loss, smoothness_loss
+from larc_core.losses import (
+    bc_loss,
+    imagine_chunks,
+    rollout_consistency_loss,
+    smoothness_loss,
+)
 from larc_core.methods import get_stage
 from larc_core.policies import ActionStats, LatentPolicy, make_policy
 from larc_core.policies.checkpoint import BACKBONE_FILE, load_policy, save_policy
@@ -107,14 +112,21 @@ def fit_policy(
         raise ValueError(f"{stage} needs chunk_len ({k}) to be a multiple of frameskip "
                          f"({frameskip}) for its world-model rollouts")
 
+    # A partial block (a library caller's) gets the schema's defaults of the stage's block.
+    train_cfg = {**schema_defaults("policy", st.train_block), **train_cfg}
+    # Rollout consistency: how many chunks it imagines and which recorded latents it matches.
+    n_chunks = int(train_cfg.get("rollout_chunks", 1)) if st.rollout_consistency else 1
+    wm_target = train_cfg.get("target", "future")
+    if wm_target not in ("future", "path"):
+        raise ValueError(f"{stage}: target must be 'future' or 'path', got {wm_target!r}")
+
     def sampler(episodes: np.ndarray) -> HindsightSampler:
         return HindsightSampler(
-            latents, actions, ep_offset, ep_len, episodes, k, goal_offset_min, goal_offset_max
+            latents, actions, ep_offset, ep_len, episodes, k, goal_offset_min, goal_offset_max,
+            horizon=n_chunks * k, stride=frameskip if wm_target == "path" else k,
         )
 
     train_sampler, val_sampler = sampler(train_episodes), sampler(val_episodes)
-    # A partial block (a library caller's) gets the schema's defaults of the stage's block.
-    train_cfg = {**schema_defaults("policy", st.train_block), **train_cfg}
     bs = int(train_cfg["batch_size"])
     smooth_w = float(train_cfg["smooth_weight"])
     # Pure behaviour cloning unless the block weighs it against another loss (WM-FT).
@@ -129,11 +141,23 @@ def fit_policy(
         pred = policy.predict(z, zg, batch.offsets.to(dev))
         out = {"bc": bc_loss(pred, target), "smooth": smoothness_loss(pred)}
         total = bc_w * out["bc"] + smooth_w * out["smooth"]
-        if st.rollout_consistency:
+        if st.rollout_consistency and n_chunks == 1 and wm_target == "future":
             raw = stats.denormalize(pred)
             out["wm"] = rollout_consistency_loss(
                 world_model, z, raw, batch.z_future.to(dev), frameskip
             )
+            total = total + cons_w * out["wm"]
+        elif st.rollout_consistency:
+            offsets = batch.offsets.to(dev)
+
+            def act(z_now: torch.Tensor, j: int) -> torch.Tensor:
+                return stats.denormalize(policy.predict(z_now, zg, (offsets - j * k).clamp(min=1)))
+
+            imagined = imagine_chunks(world_model, act, z, stats.denormalize(pred), n_chunks,
+                                      frameskip)
+            if wm_target == "future":  # the latent at the end of every chunk
+                imagined = imagined[:, k // frameskip - 1::k // frameskip]
+            out["wm"] = torch.nn.functional.mse_loss(imagined, batch.z_path.to(dev))
             total = total + cons_w * out["wm"]
         out["total"] = total
         return out

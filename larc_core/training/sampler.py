@@ -26,6 +26,9 @@ class GoalBatch:
     """(B, K, A) raw recorded relative actions a_t .. a_{t+K-1}."""
     z_future: torch.Tensor
     """(B, D) latent K rows after the start (end of the chunk)."""
+    z_path: torch.Tensor
+    """(B, P, D) latents ``stride``, 2 ``stride`` .. ``horizon`` rows after the start (the
+    recorded path a rollout of the policy's chunks is matched to; P = horizon / stride)."""
     offsets: torch.Tensor
     """(B,) goal offsets h in env steps: the recorded steps left to the goal, which a horizon
     policy (GC-IDM) reads as its remaining-steps input."""
@@ -44,6 +47,8 @@ class HindsightSampler:
         chunk_len: int,
         offset_min: int,
         offset_max: int,
+        horizon: int | None = None,
+        stride: int | None = None,
     ) -> None:
         """
         Args:
@@ -53,7 +58,16 @@ class HindsightSampler:
             episodes: ids of the episodes to sample from.
             chunk_len: K actions per example.
             offset_min, offset_max: goal offset range h (env steps).
+            horizon: recorded rows every start must have after it for ``z_path`` (default
+                ``chunk_len``); stride: rows between ``z_path``'s latents (default
+                ``chunk_len``).
         """
+        horizon = chunk_len if horizon is None else int(horizon)
+        stride = chunk_len if stride is None else int(stride)
+        if horizon < chunk_len or horizon % stride:
+            raise ValueError(f"sampler horizon {horizon} must be >= chunk_len {chunk_len} and a "
+                             f"multiple of stride {stride}")
+        self.path_rows = torch.arange(stride, horizon + 1, stride)
         self.latents = latents.float()
         self.actions = torch.as_tensor(np.asarray(actions), dtype=torch.float32)
         self.k = chunk_len
@@ -61,7 +75,7 @@ class HindsightSampler:
         starts, ends = [], []
         for e in np.asarray(episodes):
             first, n = int(ep_offset[e]), int(ep_len[e])
-            last_start = first + n - 1 - max(chunk_len, offset_min)
+            last_start = first + n - 1 - max(horizon, offset_min)
             if last_start < first:
                 continue
             rows = np.arange(first, last_start + 1)
@@ -69,8 +83,8 @@ class HindsightSampler:
             ends.append(np.full_like(rows, first + n - 1))
         if not starts:
             raise ValueError(
-                f"no training episode is long enough for chunk_len={chunk_len} and "
-                f"goal_offset_min={offset_min}"
+                f"no training episode is long enough for chunk_len={chunk_len} (horizon "
+                f"{horizon}) and goal_offset_min={offset_min}"
             )
         self.starts = torch.as_tensor(np.concatenate(starts))
         self.ends = torch.as_tensor(np.concatenate(ends))
@@ -93,5 +107,6 @@ class HindsightSampler:
             z_goal=self.latents[t + h],
             actions=self.actions[rows],
             z_future=self.latents[t + self.k],
+            z_path=self.latents[t.unsqueeze(1) + self.path_rows.unsqueeze(0)],
             offsets=h,
         )
