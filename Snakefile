@@ -21,6 +21,7 @@ include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/latency.smk"
 include: "workflow/rules/performance.smk"
+include: "workflow/rules/tuning.smk"
 
 
 rule all:

@@ -174,6 +174,7 @@ def check_config(config: dict[str, Any], source: str = "config") -> None:
                 for m in (claim["a"], claim["b"])):
             problems.append(f"claims[{i}].latency: both rows of {claim['name']!r} must decide "
                             "(a policy or a planner) to compare their time per decision")
+    problems += _sweep_problems(config)
     problems += _dataclass_problems(wm)
     if problems:
         raise ConfigError(f"invalid {source}:\n" + "\n".join(f"  {p}" for p in problems))
@@ -212,6 +213,28 @@ def apply_overrides(config: dict[str, Any], overrides: list[str] | None) -> dict
             node = node[part]
         node[parts[-1]] = value
     return config
+
+
+def _sweep_problems(config: dict[str, Any]) -> list[str]:
+    """The WM-FT sweep's blocks hold policy.wm_ft keys; its tuning pairs have their own seed."""
+    problems = []
+    allowed = set(_schema()["properties"]["policy"]["properties"]["wm_ft"]["properties"])
+    sweep = config.get("wm_ft_sweep") or {}
+    blocks = {"wm_ft_sweep.base": sweep.get("base") or {}}
+    blocks.update({f"wm_ft_sweep.grid.{k}": v or {} for k, v in (sweep.get("grid") or {}).items()})
+    for where, block in blocks.items():
+        unknown = sorted(set(block) - allowed)
+        if unknown:
+            problems.append(f"{where}: unknown keys {unknown}; allowed: the keys of "
+                            f"policy.wm_ft {sorted(allowed)}")
+    if sweep and "chunk" not in (sweep.get("grid") or {}):
+        problems.append("wm_ft_sweep.grid needs its point 'chunk' (the Chunk checkpoints every "
+                        "other point is compared with)")
+    tuning = config.get("tuning") or {}
+    if tuning.get("pair_seed") == config["eval"]["seed"]:
+        problems.append(f"tuning.pair_seed ({tuning['pair_seed']}) must differ from eval.seed: "
+                        "tuning pairs are not the evaluation's pairs")
+    return problems
 
 
 def _dataclass_problems(wm: dict[str, Any]) -> list[str]:

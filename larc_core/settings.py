@@ -162,6 +162,29 @@ def counterfactual(config: dict) -> dict[str, Any]:
             "seed": config["seed"], "device": config["device"]}
 
 
+def tuning_pairs(config: dict) -> dict[str, Any]:
+    """Rule tuning_pairs: how many pairs per offset, drawn from training episodes with the
+    tuning seed."""
+    t = config["tuning"]
+    return {"n_episodes": t["n_pairs"], "seed": t["pair_seed"], "split": "train"}
+
+
+def wm_ft_point(config: dict, point: str) -> dict[str, Any]:
+    """Rule wm_ft_point: the sweep's base block and this point's overrides, the WM-FT training
+    and evaluation settings they replace the block of, and the sweep seeds."""
+    sweep = config["wm_ft_sweep"]
+    if point not in sweep["grid"]:
+        raise KeyError(f"wm_ft_sweep.grid has no point {point!r}; it has {sorted(sweep['grid'])}")
+    return {"overrides": dict(sweep["grid"][point] or {}), "base": dict(sweep["base"]),
+            "seeds": list(sweep["seeds"]), "train_policy": train_policy(config, "wm_ft"),
+            "evaluate": evaluate(config, "larc_chunk_wm_ft")}
+
+
+def wm_ft_sweep(config: dict) -> dict[str, Any]:
+    """Rule wm_ft_sweep: the config's WM-FT block (is it the selected setting?)."""
+    return {"current": train_policy(config, "wm_ft")["train"]}
+
+
 def claims(config: dict) -> dict[str, Any]:
     """Rule claims: the claims, the training seeds and offsets whose files they pair, and the
     seed of the bootstrap draws."""

@@ -166,11 +166,36 @@ def train_policy(
 
 def eval_pairs(settings: dict, offset: int, demos: str = paths.DEMOS,
                out: str | None = None) -> dict:
-    """Draw ``settings["n_episodes"]`` start/goal pairs ``offset`` steps apart."""
+    """Draw ``settings["n_episodes"]`` start/goal pairs ``offset`` steps apart (from the
+    validation episodes, or the training episodes for tuning pairs: ``settings["split"]``)."""
     from larc_core.evaluation.pairs import write_pairs
 
     return write_pairs(demos, int(offset), settings["n_episodes"], settings["seed"],
-                       out or paths.PAIRS.format(offset=offset))
+                       out or paths.PAIRS.format(offset=offset),
+                       split=settings.get("split", "validation"))
+
+
+def wm_ft_point(settings: dict, point: str, chunk_dirs: dict[int, str],
+                pairs: dict[int, str], out: str, demos: str = paths.DEMOS,
+                latents: str = paths.LATENTS, world_model: str = paths.WORLD_MODEL,
+                threads: int = 1) -> dict:
+    """One point of the WM-FT sweep (``settings.wm_ft_point``) on the tuning pairs."""
+    from larc_core.evaluation.tuning import wm_ft_point as run_point
+
+    return run_point(point, settings["overrides"], settings["base"], settings["train_policy"],
+                     settings["evaluate"], settings["seeds"], demos, latents, world_model,
+                     chunk_dirs, pairs, out, threads)
+
+
+def wm_ft_sweep(settings: dict, point_files: list[str], out_md: str = paths.WM_FT_MD,
+                out_json: str = paths.WM_FT_JSON) -> dict:
+    """The WM-FT sweep's report (``results/wm_ft.md``) from its points' JSONs."""
+    from larc_core.evaluation.tuning import wm_ft_report
+
+    res = wm_ft_report(point_files, out_md, out_json, settings["current"])
+    log.info("WM-FT sweep: selected %s (%s); the config %s it", res["selected"],
+             res["selected_train"], "holds" if res["default_is_selected"] else "does NOT hold")
+    return res
 
 
 def evaluate(

@@ -123,6 +123,16 @@ def eval_files():
     )
 
 
+def wm_ft_point_inputs(wildcards):
+    """Data, latents, world model, the sweep seeds' Chunk checkpoints, the tuning pairs."""
+    inputs = {"h5": paths.DEMOS, "latents": paths.LATENTS, "world_model": world_model_path()}
+    for s in config["wm_ft_sweep"]["seeds"]:
+        inputs[f"chunk_seed{s}"] = policy_files("chunk", s)["backbone"]
+    for o in EVAL_OFFSETS:
+        inputs[f"pairs_h{o}"] = paths.TUNING_PAIRS.format(offset=o)
+    return inputs
+
+
 def claim_eval_files():
     """The evaluation files of every method a claim (config claims:) compares."""
     methods = {m for c in config["claims"] for m in (c["a"], c["b"])}
