@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             from larc_core.io import atomic_write_text
 
             atomic_write_text(args.out, dvc_yaml(config["seeds"], config["eval"]["methods"],
-                                                 bool(config["claims"])))
+                                                 bool(settings.claims(config)["claims"])))
             print(f"wrote {args.out}")
     except (ConfigError, ArtifactError, RestoreError, ValueError, KeyError, OSError) as exc:
         # One line naming what is wrong, not a traceback (LARC_DEBUG=1 shows the traceback).

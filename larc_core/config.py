@@ -165,10 +165,10 @@ def check_config(config: dict[str, Any], source: str = "config") -> None:
 
     for i, claim in enumerate(config.get("claims") or []):
         for side in ("a", "b"):
-            if claim[side] not in ev["methods"]:
+            if claim[side] not in METHODS:
                 problems.append(
-                    f"claims[{i}].{side} ({claim[side]!r}, claim {claim['name']!r}) must be one "
-                    f"of eval.methods {ev['methods']}")
+                    f"claims[{i}].{side} ({claim[side]!r}, claim {claim['name']!r}) must be a "
+                    f"results-table row, one of {sorted(METHODS)}")
         if claim.get("latency") and not all(
                 m in METHODS and (METHODS[m].learned or METHODS[m].planned)
                 for m in (claim["a"], claim["b"])):

@@ -186,9 +186,14 @@ def wm_ft_sweep(config: dict) -> dict[str, Any]:
 
 
 def claims(config: dict) -> dict[str, Any]:
-    """Rule claims: the claims, the training seeds and offsets whose files they pair, and the
-    seed of the bootstrap draws."""
-    return {"claims": list(config["claims"]), "seeds": list(config["seeds"]),
+    """Rule claims: the claims whose two rows this run evaluates (``eval.methods``), the names
+    of the others (``skipped``: listed in claims.md, not tested), the training seeds and
+    offsets whose files they pair, and the seed of the bootstrap draws."""
+    methods = set(config["eval"]["methods"])
+    tested = [c for c in config["claims"] if {c["a"], c["b"]} <= methods]
+    skipped = [{"name": c["name"], "missing": sorted({c["a"], c["b"]} - methods)}
+               for c in config["claims"] if c not in tested]
+    return {"claims": tested, "skipped": skipped, "seeds": list(config["seeds"]),
             "offsets": list(config["eval"]["offsets"]), "seed": config["seed"]}
 
 

@@ -361,7 +361,8 @@ def claims(settings: dict, eval_dir: str = "results/eval", latency: str = paths.
     evaluation files under ``eval_dir``; ``latency`` for the claims that compare time."""
     from larc_core.reporting.claims import write_claims
 
-    res = write_claims(out_md, out_json, claims=settings["claims"], eval_dir=eval_dir,
+    res = write_claims(out_md, out_json, claims=settings["claims"],
+                       skipped=settings.get("skipped", []), eval_dir=eval_dir,
                        seeds=settings["seeds"], offsets=settings["offsets"],
                        latency_json=latency, seed=int(settings["seed"]))
     for c in res["claims"]:

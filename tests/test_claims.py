@@ -126,3 +126,23 @@ def test_claims_report_reads_the_rows_files(tmp_path):
     assert not update_readme_claims(readme, tmp_path / "claims.json")
     with pytest.raises(ArtifactError, match="nowhere.*No such file"):
         evaluate_claims(claims[:1], tmp_path / "nowhere", [0], [25])
+
+
+def test_a_claim_whose_row_is_not_evaluated_is_listed_not_tested():
+    """A run restricted to some rows tests the claims it can and lists the others; a claim
+    naming no results-table row is a config error naming it."""
+    from larc_core import settings
+    from larc_core.config import ConfigError, check_config, load_config
+
+    config = load_config("config/smoke.yaml")
+    config["eval"]["methods"] = ["larc_chunk", "larc_idm", "noop"]
+    s = settings.claims(config)
+    assert [c["a"] for c in s["claims"]] == ["larc_chunk"]
+    assert s["skipped"] == [{"name": "LARC beats CEM planning on the same world model",
+                             "missing": ["cem_commit5", "larc_chunk_wm_ft"]}]
+    md = render_claims({"claims": [], "skipped": s["skipped"], "offsets": [25],
+                        "resamples": 10, "power_effect": 10})
+    assert "not tested: cem_commit5, larc_chunk_wm_ft not in eval.methods" in md
+    config["claims"][0]["b"] = "larc_idmm"
+    with pytest.raises(ConfigError, match=r"claims\[0\]\.b \('larc_idmm'.*results-table row"):
+        check_config(config)

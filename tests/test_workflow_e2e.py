@@ -22,7 +22,7 @@ RULES = [
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
     "latency", "data_report", "state_ceiling", "world_model_views", "machine_floors",
-    "performance", "rollout_videos",
+    "performance", "rollout_videos", "counterfactual", "claims",
 ]
 REPO = Path(__file__).parents[1]
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
@@ -52,7 +52,10 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "training_curves": 1 + len(needed),  # the world model and every trained stage
         "state_ceiling": 1, "world_model_views": 1, "world_model_health": 1, "figures": 1,
         "latency": 1, "rollout_videos": 1, "runtime": 1, "machine_floors": 1,
-        "performance": 1, "table": 1, "all": 1,
+        "performance": 1, "table": 1, "all": 1, "counterfactual": 1,
+        # The claims whose two rows the run evaluates are tested by one job.
+        "claims": int(any({c["a"], c["b"]} <= set(e["methods"])
+                          for c in config.get("claims") or [])),
     }
     return {rule: n for rule, n in jobs.items() if n}
 
@@ -278,6 +281,7 @@ def test_forcing_one_rule_reruns_it_and_its_downstream_only(smoke_run):
         # The table's latency column times the first seed's checkpoints; the performance report
         # reads every benchmark and evaluation.
         "latency": 1, "performance": 1,
+        "claims": 1,  # its first claim pairs LARC-Chunk with LARC-IDM
     }, jobs
 
 
@@ -295,7 +299,7 @@ def test_changing_an_eval_parameter_reruns_evaluation_and_reports_only(smoke_run
     jobs = planned_jobs(res.stdout + res.stderr)
     # world_model_health: its latent-policy gap reads the LARC evaluations.
     assert set(jobs) == {"eval", "eval_reference", "figures", "runtime", "table",
-                         "world_model_health", "latency", "performance"}, jobs
+                         "world_model_health", "latency", "performance", "claims"}, jobs
     n_reference = sum(not (METHODS[m].learned or METHODS[m].planned) for m in METHOD_LABELS)
     assert jobs["eval"] == len(LEARNED) * len(SEEDS) * len(OFFSETS)
     assert jobs["eval_reference"] == n_reference * len(OFFSETS)
@@ -513,6 +517,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
         "training_curves": 2, "figures": 1, "runtime": 1, "table": 1,
         "world_model_views": 1, "world_model_health": 1,  # seed 0's chunk, imagined
         "latency": 1, "performance": 1,  # seed 0's checkpoints; every benchmark
+        "claims": 1,  # pairs LARC-Chunk's evaluations
     }, jobs
 
 

@@ -159,7 +159,8 @@ def _eval_file(eval_dir: Path, method: Any, seed: int | None, offset: int) -> Pa
 
 def evaluate_claims(claims: list[dict[str, Any]], eval_dir: str | Path, seeds: list[int],
                     offsets: list[int], latency_json: str | Path | None = None,
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, skipped: list[dict[str, Any]] | None = None
+                    ) -> dict[str, Any]:
     """Every claim of ``claims`` (the config's ``claims:`` list) at every offset.
 
     Args:
@@ -170,12 +171,14 @@ def evaluate_claims(claims: list[dict[str, Any]], eval_dir: str | Path, seeds: l
         seeds: the training seeds of the trained rows; offsets: the goal offsets.
         latency_json: rule latency's JSON, for the claims with ``latency``.
         seed: seed of the bootstrap and permutation draws.
+        skipped: claims not tested because a row is not evaluated (``name``, ``missing``).
     """
     from larc_core.methods import get_method
 
     eval_dir = Path(eval_dir)
     out: dict[str, Any] = {"claims": [], "resamples": RESAMPLES, "power_effect": POWER_EFFECT,
-                           "seeds": list(seeds), "offsets": list(offsets)}
+                           "seeds": list(seeds), "offsets": list(offsets),
+                           "skipped": list(skipped or [])}
     for claim in claims:
         ma, mb = get_method(claim["a"]), get_method(claim["b"])
         direction = int(claim.get("direction", 1))
@@ -238,6 +241,9 @@ def render_claims(res: dict[str, Any]) -> str:
         cells = [f"{_pts(r['difference'])} [{_pts(r['ci'][0])}, {_pts(r['ci'][1])}]: "
                  f"**{r['verdict']}**" for r in c["offsets"]]
         lines.append(f"| {c['name']} | " + " | ".join(cells) + " |")
+    for c in res.get("skipped", []):
+        lines.append(f"| {c['name']} | " + " | ".join(
+            f"not tested: {', '.join(c['missing'])} not in eval.methods" for _ in offsets) + " |")
     for c in res["claims"]:
         side = "above" if c["direction"] > 0 else "below"
         lines += [
@@ -280,7 +286,8 @@ README_END = "<!-- end of claims -->"
 
 def render_readme_claims(res: dict[str, Any]) -> str:
     """The README's claims section body: one line per claim and offset, from the claims JSON."""
-    lines = []
+    lines = [f"- *{c['name']}*: not tested ({', '.join(c['missing'])} not evaluated in this run)."
+             for c in res.get("skipped", [])]
     for c in res["claims"]:
         side = "above" if c["direction"] > 0 else "below"
         cells = "; ".join(

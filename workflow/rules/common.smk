@@ -135,11 +135,11 @@ def wm_ft_point_inputs(wildcards):
 
 def claim_eval_files():
     """The evaluation files of every method a claim (config claims:) compares."""
-    methods = {m for c in config["claims"] for m in (c["a"], c["b"])}
+    methods = {m for c in settings.claims(config)["claims"] for m in (c["a"], c["b"])}
     return [f for f in eval_files() if Path(f).parent.name in methods]
 
 
-CLAIMS_OUTPUTS = [paths.CLAIMS_MD] if config["claims"] else []
+CLAIMS_OUTPUTS = [paths.CLAIMS_MD] if settings.claims(config)["claims"] else []
 
 
 def latency_inputs(wildcards):
