@@ -184,7 +184,7 @@ def wm_ft_point(settings: dict, point: str, chunk_dirs: dict[int, str],
 
     return run_point(point, settings["overrides"], settings["base"], settings["train_policy"],
                      settings["evaluate"], settings["seeds"], demos, latents, world_model,
-                     chunk_dirs, pairs, out, threads)
+                     chunk_dirs, pairs, out, train_policy, evaluate, threads)
 
 
 def wm_ft_sweep(settings: dict, point_files: list[str], out_md: str = paths.WM_FT_MD,

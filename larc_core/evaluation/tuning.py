@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ NO_FINE_TUNING = "chunk"
 def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
                 train_settings: dict[str, Any], eval_settings: dict[str, Any], seeds: list[int],
                 demos: str, latents: str, world_model: str, chunk_dirs: dict[int, str],
-                pairs: dict[int, str], out: str, threads: int = 1) -> dict[str, Any]:
+                pairs: dict[int, str], out: str, train_fn: Callable[..., Any],
+                evaluate_fn: Callable[..., dict], threads: int = 1) -> dict[str, Any]:
     """Fine-tune (unless ``point`` is :data:`NO_FINE_TUNING`) and evaluate one grid point.
 
     Args:
@@ -40,14 +42,14 @@ def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
         eval_settings: ``settings.evaluate(config, "larc_chunk_wm_ft")``.
         seeds: sweep seeds; chunk_dirs: seed -> the Chunk checkpoint folder it starts from.
         pairs: offset -> tuning pairs file; out: the point's JSON.
+        train_fn, evaluate_fn: the training and evaluation stages (``stages.train_policy``,
+            ``stages.evaluate``), passed in so this module stays below the stages.
         threads: evaluation worker processes.
 
     Returns:
         ``{"point", "overrides", "train", "runs": [{"seed", "offset", "successes",
         "n_episodes", "episodes": [{start_row, goal_row, success}]}]}``.
     """
-    from larc_core import stages
-
     train = {**base, **overrides}
     runs = []
     with tempfile.TemporaryDirectory(prefix=f"wm_ft_{point}_") as tmp:
@@ -57,12 +59,12 @@ def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
                 ev = {**eval_settings, "method": method}
             else:
                 method, ckpt = "larc_chunk_wm_ft", f"{tmp}/seed{seed}"
-                stages.train_policy({**train_settings, "train": train}, seed, demos, latents,
-                                    world_model, ckpt, init_dir=chunk_dirs[seed],
-                                    state_dir=f"{tmp}/state{seed}")
+                train_fn({**train_settings, "train": train}, seed, demos, latents,
+                         world_model, ckpt, init_dir=chunk_dirs[seed],
+                         state_dir=f"{tmp}/state{seed}")
                 ev = eval_settings
             for offset, pair_file in sorted(pairs.items()):
-                res = stages.evaluate(ev, offset, demos, world_model, ckpt, pair_file,
+                res = evaluate_fn(ev, offset, demos, world_model, ckpt, pair_file,
                                       f"{tmp}/eval_{seed}_{offset}.json", seed=seed,
                                       threads=threads)
                 runs.append({
