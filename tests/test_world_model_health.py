@@ -26,6 +26,7 @@ from larc_core.world_model.health import PROBE_TARGETS, ridge_probe_r2
 torch.set_num_threads(1)  # shared 2-core machine
 
 RES, FS, K = 32, 5, 6
+PROBE_STEPS = 300  # the report's plumbing, not the probe's quality (tested on its own below)
 
 
 def _model(seed: int, actions: np.ndarray) -> WorldModel:
@@ -66,7 +67,7 @@ def _run(setup: dict[str, Path], sub: str, **kw: Any) -> tuple[dict, Path, Path,
     out = setup["tmp"] / sub
     md, js, png = out / "report" / "health.md", out / "health.json", out / "fig" / "health.png"
     res = world_model_health(setup["demo"], setup["wm"], setup["wm_latents"], md, js, png,
-                             rollout_blocks=K, progress=False, **kw)
+                             rollout_blocks=K, progress=False, probe_steps=PROBE_STEPS, **kw)
     return res, md, js, png
 
 

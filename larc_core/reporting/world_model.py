@@ -296,12 +296,13 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
                        max_windows: int = 512, rollout_blocks: int = 10, seed: int = 0,
                        progress: bool = True, device: str | torch.device = "cpu",
                        extra_sections: list[str] | tuple[str, ...] = (),
-                       ) -> dict[str, Any]:
+                       **measure: Any) -> dict[str, Any]:
     """Measure the world model's health (:func:`larc_core.world_model.health.measure_health`,
     which documents the measurement arguments and errors) and write the figure ``out_png``, the
     numbers ``out_json`` and the report ``out_md`` (all atomically; nothing is written when the
     measurement fails). ``extra_sections``: Markdown sections appended to the report (the
     latent-policy gap, the settings tried, the pictures: the ``*_section`` functions here).
+    ``measure``: further arguments of ``measure_health`` (``probe_steps``).
 
     Returns:
         The dict written to ``out_json``.
@@ -311,7 +312,7 @@ def world_model_health(demo_path: str | os.PathLike, world_model_path: str | os.
 
     res = measure_health(demo_path, world_model_path, latents_path, max_windows=max_windows,
                          rollout_blocks=rollout_blocks, seed=seed, progress=progress,
-                         device=device)
+                         device=device, **measure)
     out_md, out_png = Path(out_md), Path(out_png)
     fig_link = Path(os.path.relpath(out_png.resolve(), out_md.resolve().parent)).as_posix()
     plot_health(res, out_png)

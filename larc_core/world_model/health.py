@@ -250,7 +250,8 @@ def _finite_or_none(x: Any) -> Any:
 def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.PathLike,
                    latents_path: str | os.PathLike, *, max_windows: int = 512,
                    rollout_blocks: int = 10, seed: int = 0, progress: bool = True,
-                   device: str | torch.device = "cpu") -> dict[str, Any]:
+                   device: str | torch.device = "cpu",
+                   probe_steps: int = MLP_PROBE_STEPS) -> dict[str, Any]:
     """Measure prediction, rollout and probe health of a world model on validation episodes.
 
     The numbers only: :func:`larc_core.reporting.world_model.world_model_health` writes them
@@ -264,6 +265,7 @@ def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.Path
         seed: drives every subsample; same inputs + seed give the same numbers.
         progress: progress on stderr (larc_core.logs.progress).
         device: ``cpu``, ``cuda``, ``auto`` or a torch device for the model's predictions.
+        probe_steps: optimiser steps of the MLP probe (fewer only to test the report itself).
 
     Returns:
         The results (``format``, ``version``, ``provenance``, ``prediction``, ``rollout``,
@@ -336,8 +338,8 @@ def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.Path
     pos = [r2_by_name[n] for n in POSITIONAL_TARGETS]
     pos_min = min(pos) if all(math.isfinite(v) for v in pos) else float("nan")
     log.info("health: ridge probe R^2 %s; fitting the MLP probe (%d steps)",
-             " / ".join(f"{v:.3f}" for v in r2), MLP_PROBE_STEPS)
-    mlp = mlp_probe_r2(latents.numpy(), y, train_rows, val_rows, seed=seed)
+             " / ".join(f"{v:.3f}" for v in r2), probe_steps)
+    mlp = mlp_probe_r2(latents.numpy(), y, train_rows, val_rows, steps=probe_steps, seed=seed)
     mlp_by_name = {name: float(v) for name, v in zip(PROBE_TARGETS, mlp, strict=True)}
     best = {n: float(np.fmax(r2_by_name[n], mlp_by_name[n])) for n in PROBE_TARGETS}
     targets_met = {n: bool(math.isfinite(best[n]) and best[n] >= PROBE_R2_TARGETS[n])
@@ -362,7 +364,7 @@ def measure_health(demo_path: str | os.PathLike, world_model_path: str | os.Path
             "target": POSITIONAL_R2_TARGET,
             "target_met": bool(math.isfinite(pos_min) and pos_min >= POSITIONAL_R2_TARGET),
             "mlp_r2": mlp_by_name, "mlp": "2 x 256 GELU, Adam 1e-3, batch 512, "
-            f"{MLP_PROBE_STEPS} steps, standardised inputs and targets",
+            f"{probe_steps} steps, standardised inputs and targets",
             "r2_targets": PROBE_R2_TARGETS, "r2_targets_met": targets_met,
             "all_r2_targets_met": all(targets_met.values()),
         },
