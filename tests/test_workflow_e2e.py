@@ -622,3 +622,32 @@ def test_dvc_metrics_and_plots_from_the_run(smoke_run):
     plot = (work / "results/plots/success_vs_offset.csv").read_text().splitlines()
     assert plot[0].split(",") == ["offset", *(m for m in METHODS if m in METHOD_LABELS)]
     assert len(plot) == 1 + len(OFFSETS)
+
+
+@pytest.mark.e2e
+def test_wm_ft_sweep_runs_on_tuning_pairs_from_training_episodes(smoke_run):
+    """`snakemake results/wm_ft.md` fine-tunes the run's Chunk checkpoints with every grid
+    point, runs them on tuning pairs drawn from training episodes (never an evaluation
+    episode), and reports the selection beside the Chunk itself."""
+    from larc_core.data import DemoFile
+
+    work, _ = smoke_run
+    snakemake(work, "--cores", "2", "results/wm_ft.md")
+    res = json.loads((work / "results/wm_ft.json").read_text())
+    assert [r["point"] for r in res["rows"]] == list(SMOKE["wm_ft_sweep"]["grid"])
+    assert res["selected"] == "path2" and not res["default_is_selected"]
+    assert res["seeds"] == SMOKE["wm_ft_sweep"]["seeds"]
+    for row in res["rows"]:
+        assert all(0 <= v <= 100 for v in row["rates"].values()), row
+    with DemoFile(work / "data/pusht_expert_train.h5") as demo:
+        train = set(int(e) for e in demo.train_episodes)
+    for o in OFFSETS:
+        tuning = json.loads((work / f"results/tuning/pairs_h{o}.json").read_text())
+        evaluation = json.loads((work / f"results/eval/pairs_h{o}.json").read_text())
+        assert tuning["split"] == "train" and tuning["seed"] == SMOKE["tuning"]["pair_seed"]
+        assert len(tuning["pairs"]) == SMOKE["tuning"]["n_pairs"] == res["n_pairs"][str(o)]
+        assert {p["episode"] for p in tuning["pairs"]} <= train
+        assert not {p["episode"] for p in tuning["pairs"]} & {
+            p["episode"] for p in evaluation["pairs"]}
+    text = (work / "results/wm_ft.md").read_text()
+    assert "`path2` **(selected)**" in text and "target=path" in text

@@ -7,8 +7,9 @@ seeds). The difference is the mean of d_i. Its 95% interval is a two-level boots
 resampled (a pair's episodes share its difficulty) and, within each row, its training seeds
 (another seed is another policy), so the interval covers both sources of chance. The p-value is
 a two-sided sign-flip permutation test of the d_i. The power is the chance that a run of this
-size detects a true 10-point difference at the 5% level, from the spread of the d_i (normal
-approximation; the spread floored at the least a 10-point difference needs). The verdict:
+size detects a true 10-point difference at the 5% level, from the interval's own standard
+error (the bootstrap's spread; normal approximation, floored at the least a 10-point difference
+needs). The verdict:
 
 - ``holds``: the interval lies wholly on the claimed side of zero and p < 0.05;
 - ``reversed``: the interval lies wholly on the other side and p < 0.05;
@@ -105,13 +106,15 @@ def paired_difference(a: dict[tuple[int, int], list[float]],
     signs = rng.choice([-1.0, 1.0], size=(RESAMPLES, n))
     flipped = np.abs((signs * d).mean(axis=1))
     p = (1 + int(np.sum(flipped >= observed - 1e-12))) / (RESAMPLES + 1)
-    # The spread a true 10-point difference needs at least: with k seed episodes per pair a
-    # pair's difference moves in steps of 1/k, and a mean of 0.1 made of 0s and 1/k steps has
-    # variance 0.1/k - 0.01 (floored at a 1-point spread: no discordant pair is no power).
+    # The power uses the interval's own standard error (the two-level bootstrap's spread, so
+    # seed-to-seed variation counts as it does in the interval), floored at the spread a true
+    # 10-point difference needs at least: with k seed episodes per pair a pair's difference
+    # moves in steps of 1/k, and a mean of 0.1 made of 0s and 1/k steps has variance
+    # 0.1/k - 0.01 (floored at a 1-point spread: no discordant pair is no power).
     k = min(xa.shape[1], xb.shape[1])
     floor = 100.0 * math.sqrt(max(POWER_EFFECT / 100 / k - (POWER_EFFECT / 100) ** 2, 1e-4))
-    sd = max(float(d.std(ddof=1)) if n > 1 else float("inf"), floor)
-    shift = POWER_EFFECT / (sd / math.sqrt(n))
+    se = max(float(boots.std(ddof=1)) if n > 1 else float("inf"), floor / math.sqrt(n))
+    shift = POWER_EFFECT / se
     power = _normal_cdf(shift - Z95) + _normal_cdf(-shift - Z95)
     return {
         "n_pairs": n, "seeds_a": int(xa.shape[1]), "seeds_b": int(xb.shape[1]),

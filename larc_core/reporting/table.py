@@ -62,12 +62,12 @@ def apply_latency_report(summary: pd.DataFrame, latency: dict[str, Any]) -> pd.D
 
 
 def render_table(summary: pd.DataFrame, latency_source: str | None = None,
-                 planner: dict[str, Any] | None = None) -> str:
+                 planners: dict[str, dict[str, Any]] | None = None) -> str:
     """Markdown table from :func:`summarize` rows: Method | seeds | h<offset>... | latency.
 
     ``latency_source``: the latency report the latency column comes from (see
     :func:`apply_latency_report`); None when it comes from the eval jobs' own timings.
-    ``planner``: the CEM settings the planner rows ran with (named under the table)."""
+    ``planners``: row label -> the CEM settings it ran with (named under the table)."""
     offsets = sorted(summary["offset"].unique())
     order = [m for m in METHODS if m in set(summary["method"])]
     header = ["Method", "seeds"] + [f"h{o}" for o in offsets] + ["latency (decision, median)"]
@@ -115,15 +115,15 @@ def render_table(summary: pd.DataFrame, latency_source: str | None = None,
            "Timed by the eval jobs, over seeds, while other jobs ran."),
     ]
     if planned.any():
-        setting = ""
-        if planner:
-            setting = (f" with {planner['samples']} samples x {planner['iterations']} iterations "
-                       f"per plan (top {planner['top_k']}, horizon {planner['horizon']} blocks; "
-                       "LeWM's PushT setting is 300 x 30, top 30)")
+        rows = "; ".join(
+            f"{label}: {p['samples']} samples x {p['iterations']} iterations per plan (top "
+            f"{p['top_k']}, horizon {p['horizon']} blocks), executing {p['receding']} "
+            f"block{'s' if p['receding'] > 1 else ''} per plan"
+            for label, p in (planners or {}).items())
         notes.insert(-1, (
-            f"CEM rows: LeWM's planner on the same frozen world model{setting} (no training, one "
-            "evaluation seed), committing 5 action blocks (25 env steps) per plan or re-planning "
-            "every block (5 env steps)."
+            "CEM rows: LeWM's planner on the same frozen world model (no training, one "
+            f"evaluation seed; a block is `world_model.model.frameskip` env steps). {rows}. LeWM's PushT setting is "
+            "300 x 30, top 30, executing 5 blocks."
         ))
     if per_seed.empty:
         notes.pop(2)
@@ -160,13 +160,14 @@ def metrics(summary: pd.DataFrame) -> dict[str, Any]:
     return {"success_rate": success, "decision_latency_ms": latency}
 
 
-def planner_setting(eval_files: list[str | Path]) -> dict[str, Any] | None:
-    """The CEM settings recorded by the first planner-row evaluation file (None without one)."""
+def planner_settings_by_row(eval_files: list[str | Path]) -> dict[str, dict[str, Any]]:
+    """Row label -> the CEM settings its evaluation files recorded (the first file of each)."""
+    out: dict[str, dict[str, Any]] = {}
     for path in eval_files:
         doc = json.loads(Path(path).read_text())
-        if doc.get("planner"):
-            return doc["planner"]
-    return None
+        if doc.get("planner") and doc["label"] not in out:
+            out[doc["label"]] = doc["planner"]
+    return out
 
 
 def write_table(
@@ -192,7 +193,7 @@ def write_table(
         summary = apply_latency_report(summary, json.loads(Path(latency_json).read_text()))
         source = os.path.relpath(Path(latency_json).with_suffix(".md"), Path(out_md).parent)
     text = "# LARC results (goal-conditioned PushT)\n\n" + render_table(
-        summary, source, planner_setting(eval_files))
+        summary, source, planner_settings_by_row(eval_files))
     if figure:
         rel = os.path.relpath(Path(figure), Path(out_md).parent)
         text += f"\n![Success rate against goal offset]({rel})\n"

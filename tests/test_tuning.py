@@ -1,0 +1,53 @@
+"""The WM-FT sweep's report: points compared pair by pair with the Chunk policy, the selection."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from larc_core.evaluation.tuning import NO_FINE_TUNING, wm_ft_report
+from larc_core.io import ArtifactError
+
+PAIRS = [(i, i + 25) for i in range(0, 400, 10)]  # 40 tuning pairs
+
+
+def _point(tmp_path, name, successes, train=None, seeds=(0, 1)):
+    """A point's JSON as rule wm_ft_point writes it: ``successes[offset]`` is the number of
+    successful pairs (the first ones) for every seed."""
+    runs = [{"seed": s, "offset": o, "successes": k, "n_episodes": len(PAIRS),
+             "episodes": [{"start_row": a, "goal_row": b, "success": i < k}
+                          for i, (a, b) in enumerate(PAIRS)]}
+            for s in seeds for o, k in successes.items()]
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"point": name, "overrides": dict(train or {}),
+                                "train": train, "runs": runs}))
+    return str(path)
+
+
+def test_the_sweep_selects_the_best_point_and_pairs_it_with_the_chunk(tmp_path):
+    files = [_point(tmp_path, NO_FINE_TUNING, {25: 20, 50: 10}),
+             _point(tmp_path, "lr_low", {25: 21, 50: 10}, {"lr": 1e-5, "steps": 200}),
+             _point(tmp_path, "long", {25: 36, 50: 30}, {"lr": 2e-4, "steps": 2000})]
+    md, js = tmp_path / "wm_ft.md", tmp_path / "wm_ft.json"
+    res = wm_ft_report(files, str(md), str(js), current={"lr": 2e-4, "steps": 200})
+    assert res["selected"] == "long" and not res["default_is_selected"]
+    long = next(r for r in res["rows"] if r["point"] == "long")
+    assert long["rates"] == {25: pytest.approx(90.0), 50: pytest.approx(75.0)}
+    assert long["vs_chunk"][25]["difference"] == pytest.approx(40.0)
+    assert long["vs_chunk"][25]["ci"][0] > 0  # 16 of 40 pairs flip, none the other way
+    lr_low = next(r for r in res["rows"] if r["point"] == "lr_low")
+    assert lr_low["vs_chunk"][25]["ci"][0] <= 0  # one pair is not a finding
+    assert res["n_pairs"] == {25: 40, 50: 40} and res["seeds"] == [0, 1]
+    text = md.read_text()
+    assert "`long` **(selected)**" in text and "is **not** this setting" in text
+    assert json.loads(js.read_text())["selected"] == "long"
+    again = wm_ft_report(files, str(md), str(js), current={"lr": 2e-4, "steps": 2000})
+    assert again["default_is_selected"] and "**is** this setting" in md.read_text()
+
+
+def test_the_sweep_needs_the_chunk_point(tmp_path):
+    files = [_point(tmp_path, "long", {25: 36}, {"steps": 2000})]
+    with pytest.raises(ArtifactError, match="'chunk' point"):
+        wm_ft_report(files, str(tmp_path / "m.md"), str(tmp_path / "m.json"), current={})
+    assert not (tmp_path / "m.md").exists()
