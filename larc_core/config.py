@@ -221,13 +221,19 @@ def _sweep_problems(config: dict[str, Any]) -> list[str]:
     allowed = set(_schema()["properties"]["policy"]["properties"]["wm_ft"]["properties"])
     sweep = config.get("wm_ft_sweep") or {}
     blocks = {"wm_ft_sweep.base": sweep.get("base") or {}}
-    blocks.update({f"wm_ft_sweep.grid.{k}": v or {} for k, v in (sweep.get("grid") or {}).items()})
+    grid = sweep.get("grid") or []
+    blocks.update({f"wm_ft_sweep.grid[{i}] ({p['name']!r}).overrides": p.get("overrides") or {}
+                   for i, p in enumerate(grid)})
+    names = [p["name"] for p in grid]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.append(f"wm_ft_sweep.grid: point names must be unique; repeated: {repeated}")
     for where, block in blocks.items():
         unknown = sorted(set(block) - allowed)
         if unknown:
             problems.append(f"{where}: unknown keys {unknown}; allowed: the keys of "
                             f"policy.wm_ft {sorted(allowed)}")
-    if sweep and "chunk" not in (sweep.get("grid") or {}):
+    if sweep and "chunk" not in names:
         problems.append("wm_ft_sweep.grid needs its point 'chunk' (the Chunk checkpoints every "
                         "other point is compared with)")
     tuning = config.get("tuning") or {}

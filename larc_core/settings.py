@@ -173,9 +173,10 @@ def wm_ft_point(config: dict, point: str) -> dict[str, Any]:
     """Rule wm_ft_point: the sweep's base block and this point's overrides, the WM-FT training
     and evaluation settings they replace the block of, and the sweep seeds."""
     sweep = config["wm_ft_sweep"]
-    if point not in sweep["grid"]:
-        raise KeyError(f"wm_ft_sweep.grid has no point {point!r}; it has {sorted(sweep['grid'])}")
-    return {"overrides": dict(sweep["grid"][point] or {}), "base": dict(sweep["base"]),
+    points = {p["name"]: p.get("overrides") or {} for p in sweep["grid"]}
+    if point not in points:
+        raise KeyError(f"wm_ft_sweep.grid has no point {point!r}; it has {list(points)}")
+    return {"overrides": dict(points[point]), "base": dict(sweep["base"]),
             "seeds": list(sweep["seeds"]), "train_policy": train_policy(config, "wm_ft"),
             "evaluate": evaluate(config, "larc_chunk_wm_ft")}
 

@@ -51,3 +51,21 @@ def test_the_sweep_needs_the_chunk_point(tmp_path):
     with pytest.raises(ArtifactError, match="'chunk' point"):
         wm_ft_report(files, str(tmp_path / "m.md"), str(tmp_path / "m.json"), current={})
     assert not (tmp_path / "m.md").exists()
+
+
+def test_the_sweep_grid_is_checked_point_by_point():
+    """A point with a key policy.wm_ft lacks, a repeated name or no 'chunk' point is a config
+    error naming it; a config file's grid replaces the default's (a list, never merged)."""
+    from larc_core.config import ConfigError, check_config, load_config
+
+    config = load_config("config/smoke.yaml")
+    assert [p["name"] for p in config["wm_ft_sweep"]["grid"]] == ["chunk", "path2"]
+    config["wm_ft_sweep"]["grid"] = [{"name": "chunk"}, {"name": "x", "overrides": {"stepz": 5}},
+                                     {"name": "x"}]
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert "wm_ft_sweep.grid[1] ('x').overrides: unknown keys ['stepz']" in str(err.value)
+    assert "repeated: ['x']" in str(err.value)
+    config["wm_ft_sweep"]["grid"] = [{"name": "base"}]
+    with pytest.raises(ConfigError, match="needs its point 'chunk'"):
+        check_config(config)

@@ -634,7 +634,7 @@ def test_wm_ft_sweep_runs_on_tuning_pairs_from_training_episodes(smoke_run):
     work, _ = smoke_run
     snakemake(work, "--cores", "2", "results/wm_ft.md")
     res = json.loads((work / "results/wm_ft.json").read_text())
-    assert [r["point"] for r in res["rows"]] == list(SMOKE["wm_ft_sweep"]["grid"])
+    assert [r["point"] for r in res["rows"]] == [p["name"] for p in SMOKE["wm_ft_sweep"]["grid"]]
     assert res["selected"] == "path2" and not res["default_is_selected"]
     assert res["seeds"] == SMOKE["wm_ft_sweep"]["seeds"]
     for row in res["rows"]:

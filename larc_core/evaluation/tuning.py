@@ -36,7 +36,7 @@ def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
 
     Args:
         point: the grid point's name; overrides: its overrides of ``base``, the sweep's WM-FT
-            block (the point trains with ``base | overrides``).
+            block (the point trains with ``policy.wm_ft | base | overrides``).
         train_settings: ``settings.train_policy(config, "wm_ft")`` (its ``train`` block is
             replaced).
         eval_settings: ``settings.evaluate(config, "larc_chunk_wm_ft")``.
@@ -50,7 +50,8 @@ def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
         ``{"point", "overrides", "train", "runs": [{"seed", "offset", "successes",
         "n_episodes", "episodes": [{start_row, goal_row, success}]}]}``.
     """
-    train = {**base, **overrides}
+    # Keys the sweep leaves alone (batch size, ...) keep the config's policy.wm_ft values.
+    train = {**train_settings["train"], **base, **overrides}
     runs = []
     with tempfile.TemporaryDirectory(prefix=f"wm_ft_{point}_") as tmp:
         for seed in seeds:

@@ -42,7 +42,7 @@ rule wm_ft_point:
 rule wm_ft_sweep:
     """Every WM-FT setting beside the Chunk policy on the tuning pairs; the selected one."""
     input:
-        points=expand(paths.WM_FT_POINT, point=list(config["wm_ft_sweep"]["grid"])),
+        points=expand(paths.WM_FT_POINT, point=[p["name"] for p in config["wm_ft_sweep"]["grid"]]),
     output:
         md=report(paths.WM_FT_MD, caption="../report/wm_ft.rst", category="Tuning"),
         json=paths.WM_FT_JSON,
