@@ -104,15 +104,27 @@ def test_recorded_frames_match_render_after_set_state(collected: tuple[Path, dic
             np.testing.assert_array_equal(env.render(), frame, err_msg=f"row {row}")
 
 
+def _assert_episode_replays(demo: DemoFile, env: PushTEnv, episode: int) -> None:
+    """The episode's recorded actions, executed from its first state, give its recorded states."""
+    rows = demo.episode_rows(episode)
+    states, actions = demo.state[rows], demo.action[rows]
+    replay = [env.reset_to_state(states[0])]
+    replay += [env.step(a) for a in actions[:-1]]
+    np.testing.assert_array_equal(np.array(replay), states, err_msg=f"episode {episode}")
+
+
+def _assert_same_h5(path_a: Path, path_b: Path) -> None:
+    """Two HDF5 files hold the same datasets, bit for bit."""
+    with h5py.File(path_a, "r") as a, h5py.File(path_b, "r") as b:
+        assert sorted(a.keys()) == sorted(b.keys())
+        for key in a:
+            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+
+
 def test_recorded_actions_replay_to_recorded_states(collected: tuple[Path, dict]) -> None:
     path, _ = collected
     with DemoFile(path) as demo, PushTEnv(resolution=32, render=False) as env:
-        rows = demo.episode_rows(1)
-        states, actions = demo.state[rows], demo.action[rows]
-        replay = [env.reset_to_state(states[0])]
-        for a in actions[:-1]:
-            replay.append(env.step(a))
-        np.testing.assert_array_equal(np.array(replay), states)
+        _assert_episode_replays(demo, env, 1)
 
 
 def test_collection_is_identical_for_any_worker_count(
@@ -121,10 +133,7 @@ def test_collection_is_identical_for_any_worker_count(
     path, _ = collected
     single = tmp_path / "single.h5"
     collect_demos(single, workers=1, **COLLECT)
-    with h5py.File(path, "r") as a, h5py.File(single, "r") as b:
-        assert sorted(a.keys()) == sorted(b.keys())
-        for key in a:
-            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+    _assert_same_h5(path, single)
 
 
 def test_writer_is_atomic(tmp_path: Path) -> None:
@@ -461,17 +470,10 @@ def test_noisy_replays_reproduce_their_states_and_are_deterministic(
     path, _ = replayed
     with DemoFile(path) as demo, PushTEnv(resolution=32, render=False) as env:
         for e in range(demo.n_episodes):
-            rows = demo.episode_rows(e)
-            states, actions = demo.state[rows], demo.action[rows]
-            replay = [env.reset_to_state(states[0])]
-            replay += [env.step(a) for a in actions[:-1]]
-            np.testing.assert_array_equal(np.array(replay), states, err_msg=f"episode {e}")
+            _assert_episode_replays(demo, env, e)
     single = tmp_path / "single.h5"
     collect_demos(single, workers=1, **REPLAY)
-    with h5py.File(path, "r") as a, h5py.File(single, "r") as b:
-        assert sorted(a.keys()) == sorted(b.keys())
-        for key in a:
-            np.testing.assert_array_equal(a[key][:], b[key][:], err_msg=key)
+    _assert_same_h5(path, single)
 
 
 def test_noisy_replay_settings_are_checked(tmp_path: Path) -> None:

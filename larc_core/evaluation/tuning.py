@@ -82,11 +82,13 @@ def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
 
 
 def _outcomes(doc: dict[str, Any], offset: int) -> dict[tuple[int, int], list[float]]:
+    """A point's (start row, goal row) -> successes of its seeds at ``offset``."""
+    from larc_core.reporting.claims import add_outcomes
+
     out: dict[tuple[int, int], list[float]] = {}
     for run in doc["runs"]:
         if run["offset"] == offset:
-            for e in run["episodes"]:
-                out.setdefault((e["start_row"], e["goal_row"]), []).append(float(e["success"]))
+            add_outcomes(out, run["episodes"])
     return out
 
 

@@ -42,16 +42,19 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
+def add_outcomes(out: dict[tuple[int, int], list[float]], episodes: list[dict[str, Any]]) -> None:
+    """Append each episode's success (0/1) to ``out[(start row, goal row)]``."""
+    for e in episodes:
+        out.setdefault((int(e["start_row"]), int(e["goal_row"])), []).append(
+            float(bool(e["success"])))
+
+
 def episode_outcomes(eval_files: list[str | Path]) -> dict[tuple[int, int], list[float]]:
     """(start row, goal row) -> the successes (0/1) of every file's episode on that pair."""
     out: dict[tuple[int, int], list[float]] = {}
     for path in eval_files:
         try:
-            doc = json.loads(Path(path).read_text())
-            episodes = doc["episodes"]
-            for e in episodes:
-                out.setdefault((int(e["start_row"]), int(e["goal_row"])), []).append(
-                    float(bool(e["success"])))
+            add_outcomes(out, json.loads(Path(path).read_text())["episodes"])
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"evaluation file {path} could not be read as episodes with "
                                 f"start_row, goal_row and success: {exc}") from exc
