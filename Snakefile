@@ -22,6 +22,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/latency.smk"
 include: "workflow/rules/performance.smk"
 include: "workflow/rules/tuning.smk"
+include: "workflow/rules/regimes.smk"
 
 
 rule all:
@@ -32,4 +33,5 @@ rule all:
         data="results/data.md",
         videos="results/rollout_videos.json",
         performance="results/performance.md",
+        pair_draws="results/pair_draws.md",
     default_target: True

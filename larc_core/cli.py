@@ -178,6 +178,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--readme", default="README.md", help="README to update (default: %(default)s)")
     sp.add_argument("--claims", default=paths.CLAIMS_JSON,
                     help="claims JSON (default: %(default)s)")
+    sp.add_argument("--block", default=None,
+                    help="a named block instead of the default run's (another data regime's: "
+                         "--claims results/regimes/<name>/claims.json --block <name>)")
     sp = add("dvc-yaml", "Write dvc.yaml from the method registry (one DVC stage per trained "
                          "stage; cmd targets use the config's seeds, metrics and plots its "
                          "evaluated methods).")
@@ -274,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         elif cmd == "readme-claims":
             from larc_core.reporting.claims import update_readme_claims
 
-            changed = update_readme_claims(args.readme, args.claims)
+            changed = update_readme_claims(args.readme, args.claims, args.block)
             print(f"{args.readme}: claims {'rewritten' if changed else 'already current'}")
         elif cmd == "dvc-yaml":
             from larc_core.dvc_stages import dvc_yaml

@@ -175,6 +175,7 @@ def check_config(config: dict[str, Any], source: str = "config") -> None:
             problems.append(f"claims[{i}].latency: both rows of {claim['name']!r} must decide "
                             "(a policy or a planner) to compare their time per decision")
     problems += _sweep_problems(config)
+    problems += _pair_draw_problems(config)
     problems += _dataclass_problems(wm)
     if problems:
         raise ConfigError(f"invalid {source}:\n" + "\n".join(f"  {p}" for p in problems))
@@ -236,10 +237,34 @@ def _sweep_problems(config: dict[str, Any]) -> list[str]:
     if sweep and "chunk" not in names:
         problems.append("wm_ft_sweep.grid needs its point 'chunk' (the Chunk checkpoints every "
                         "other point is compared with)")
+    incumbent = sweep.get("incumbent", "base")
+    if sweep and (incumbent not in names or incumbent == "chunk"):
+        problems.append(f"wm_ft_sweep.incumbent {incumbent!r} must name a fine-tuned point of "
+                        f"wm_ft_sweep.grid (the setting policy.wm_ft holds); points: {names}")
     tuning = config.get("tuning") or {}
     if tuning.get("pair_seed") == config["eval"]["seed"]:
         problems.append(f"tuning.pair_seed ({tuning['pair_seed']}) must differ from eval.seed: "
                         "tuning pairs are not the evaluation's pairs")
+    return problems
+
+
+def _pair_draw_problems(config: dict[str, Any]) -> list[str]:
+    """The pair-draw check reruns trained rows of this run at its offsets with other seeds."""
+    draws, ev = config.get("pair_draws") or {}, config["eval"]
+    problems = []
+    if ev["seed"] in draws.get("seeds", []):
+        problems.append(f"pair_draws.seeds {draws['seeds']} must not hold eval.seed "
+                        f"({ev['seed']}): the check compares the table's draw with other draws")
+    off = sorted(set(draws.get("offsets", [])) - set(ev["offsets"]))
+    if off:
+        problems.append(f"pair_draws.offsets {off} are not in eval.offsets {ev['offsets']}")
+    from larc_core.methods import METHODS
+
+    trained = [m for m in ev["methods"] if m in METHODS and METHODS[m].eval_rule == "eval"]
+    bad = [m for m in draws.get("methods", []) if m not in trained]
+    if bad:
+        problems.append(f"pair_draws.methods {bad} are not trained rows of eval.methods "
+                        f"(those are {trained})")
     return problems
 
 

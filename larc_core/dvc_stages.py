@@ -77,5 +77,5 @@ def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str], claims: boo
         text += _stage(stage.rule, targets, deps, [stage.checkpoints], params)
     deps = [s.checkpoints for s in STAGES.values()] + [WORLD_MODEL_DIR]
     text += _stage("evaluate", [paths.TABLE], deps, [paths.EVAL.split("/{", 1)[0]],
-                   ["eval", "planner"], comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
+                   ["eval", "planner", "pair_draws"], comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
     return text + _metrics_and_plots(methods, claims)

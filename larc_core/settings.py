@@ -93,6 +93,11 @@ def eval_pairs(config: dict) -> dict[str, Any]:
     return {"n_episodes": config["eval"]["n_episodes"], "seed": config["eval"]["seed"]}
 
 
+def draw_pairs(config: dict, draw: int) -> dict[str, Any]:
+    """Rule draw_pairs: the evaluation's pair count drawn with another seed."""
+    return {"n_episodes": config["eval"]["n_episodes"], "seed": draw}
+
+
 def evaluate(config: dict, method: str) -> dict[str, Any]:
     """Rules eval, eval_planner and eval_reference: one method's evaluation settings.
 
@@ -182,8 +187,10 @@ def wm_ft_point(config: dict, point: str) -> dict[str, Any]:
 
 
 def wm_ft_sweep(config: dict) -> dict[str, Any]:
-    """Rule wm_ft_sweep: the config's WM-FT block (is it the selected setting?)."""
-    return {"current": train_policy(config, "wm_ft")["train"]}
+    """Rule wm_ft_sweep: the config's WM-FT block (is it the selected setting?) and the point
+    holding it, which stays selected unless another point beats it."""
+    return {"current": train_policy(config, "wm_ft")["train"],
+            "incumbent": config["wm_ft_sweep"]["incumbent"]}
 
 
 def claims(config: dict) -> dict[str, Any]:

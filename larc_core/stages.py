@@ -192,7 +192,8 @@ def wm_ft_sweep(settings: dict, point_files: list[str], out_md: str = paths.WM_F
     """The WM-FT sweep's report (``results/wm_ft.md``) from its points' JSONs."""
     from larc_core.evaluation.tuning import wm_ft_report
 
-    res = wm_ft_report(point_files, out_md, out_json, settings["current"])
+    res = wm_ft_report(point_files, out_md, out_json, settings["current"],
+                       settings["incumbent"])
     log.info("WM-FT sweep: selected %s (%s); the config %s it", res["selected"],
              res["selected_train"], "holds" if res["default_is_selected"] else "does NOT hold")
     return res

@@ -13,6 +13,7 @@ from larc_core.reporting.claims import (
     README_END,
     evaluate_claims,
     paired_difference,
+    readme_markers,
     render_claims,
     update_readme_claims,
     verdict,
@@ -124,6 +125,13 @@ def test_claims_report_reads_the_rows_files(tmp_path):
     text = readme.read_text()
     assert "\nold\n" not in text and "*Chunk beats IDM*" in text and text.endswith("outro\n")
     assert not update_readme_claims(readme, tmp_path / "claims.json")
+    # A named block (another data regime's claims) has markers of its own.
+    with pytest.raises(ArtifactError, match="no generated claims block.*claims other"):
+        update_readme_claims(readme, tmp_path / "claims.json", block="other")
+    begin, end = readme_markers(tmp_path / "claims.json", "other")
+    readme.write_text(text + f"{begin}\nstale\n{end}\n")
+    assert update_readme_claims(readme, tmp_path / "claims.json", block="other")
+    assert readme.read_text().count("*Chunk beats IDM*") == 2 and "stale" not in readme.read_text()
     with pytest.raises(ArtifactError, match="nowhere.*No such file"):
         evaluate_claims(claims[:1], tmp_path / "nowhere", [0], [25])
 
@@ -146,3 +154,32 @@ def test_a_claim_whose_row_is_not_evaluated_is_listed_not_tested():
     config["claims"][0]["b"] = "larc_idmm"
     with pytest.raises(ConfigError, match=r"claims\[0\]\.b \('larc_idmm'.*results-table row"):
         check_config(config)
+
+
+def _draw_file(path, successes, first_row):
+    """An evaluation file of one seed: pair i starts at ``first_row + i``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"episodes": [
+        {"start_row": first_row + i, "goal_row": first_row + i + 25, "success": bool(s)}
+        for i, s in enumerate(successes)]}))
+    return str(path)
+
+
+def test_pair_draw_check_agrees_on_similar_draws_and_flags_a_distant_one(tmp_path):
+    from larc_core.reporting.pair_draws import compare_draws, pair_draw_report
+
+    rng = np.random.default_rng(0)
+    table = [_draw_file(tmp_path / f"t{s}.json", rng.random(100) < 0.7, 0) for s in range(3)]
+    near = [_draw_file(tmp_path / f"n{s}.json", rng.random(100) < 0.66, 1000) for s in range(3)]
+    far = [_draw_file(tmp_path / f"f{s}.json", rng.random(100) < 0.4, 2000) for s in range(3)]
+    same = compare_draws(table, near)
+    assert same["verdict"] == "agree" and same["table"]["n_pairs"] == 100
+    assert same["table"]["episodes"] == 300
+    assert same["ci"][0] <= same["difference"] <= same["ci"][1]
+    apart = compare_draws(table, far)
+    assert apart["verdict"] == "differ" and apart["ci"][1] < 0
+    doc = pair_draw_report({"larc_idm": {"h25": table, "draw43_h25": near, "draw44_h25": far}},
+                           str(tmp_path / "d.md"), str(tmp_path / "d.json"), eval_seed=42)
+    assert [(r["draw_seed"], r["verdict"]) for r in doc["rows"]] == [(43, "agree"),
+                                                                      (44, "differ")]
+    assert not doc["all_agree"] and "**differs** between draws" in (tmp_path / "d.md").read_text()

@@ -64,3 +64,18 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("data: [1, 2\n")
     with pytest.raises(ConfigError, match="bad.yaml"):
         load_yaml(bad)
+
+
+def test_pair_draw_check_is_checked_against_the_evaluation():
+    """Its draws must differ from the table's, its offsets and rows be ones the run evaluates."""
+    from larc_core.config import ConfigError, check_config, load_config
+
+    config = load_config("config/smoke.yaml")
+    config["pair_draws"] = {"seeds": [config["eval"]["seed"]], "offsets": [35],
+                            "methods": ["noop", "larc_idm"]}
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    text = str(err.value)
+    assert f"pair_draws.seeds [{config['eval']['seed']}] must not hold eval.seed" in text
+    assert "pair_draws.offsets [35] are not in eval.offsets [25, 50]" in text
+    assert "pair_draws.methods ['noop'] are not trained rows" in text

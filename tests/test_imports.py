@@ -122,3 +122,31 @@ def test_no_import_cycle():
     assert not cycles, "import cycles in larc_core:\n" + "\n".join(
         " -> ".join(c) for c in cycles
     )
+
+
+def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_no_import_runs_up_the_layers():
+    """The training engine sits below the models, and the world model below the policies:
+    ``engine`` reaches only ``io`` and ``logs``; nothing in ``world_model`` reaches the policy
+    training, the policies, evaluation or planning."""
+    graph = import_graph()
+    engine = {m for m in graph if m.startswith("larc_core.engine")}
+    assert engine, "larc_core.engine is gone"
+    for m in engine:
+        below = {r for r in _reach(graph, m) if not r.startswith("larc_core.engine")}
+        assert below <= {"larc_core.io", "larc_core.logs"}, (m, below)
+    above = ("larc_core.training", "larc_core.policies", "larc_core.evaluation",
+             "larc_core.planning", "larc_core.stages")
+    for m in (m for m in graph if m.startswith("larc_core.world_model")):
+        up = sorted(r for r in _reach(graph, m) if r.startswith(above))
+        assert not up, f"{m} imports upward: {up}"

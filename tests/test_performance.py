@@ -88,6 +88,10 @@ def test_critical_path_follows_inputs_and_freed_cores():
     assert [(j["rule"], j["waited_for"]) for j in path] == [
         ("collect", None), ("wm", "input"), ("other", "input"), ("eval", "core")]
     assert critical_path([]) == []
+    # Two short jobs that overlap within the slack are not each other's predecessor (the walk
+    # used to alternate between them forever).
+    short = [_job("a", 100.0, 100.4), _job("b", 100.2, 100.6)]
+    assert [j["rule"] for j in critical_path(short)] == ["a", "b"]
 
 
 def test_snakemake_job_records_group_outputs_by_job(tmp_path):

@@ -135,7 +135,10 @@ def test_planner_settings_validation(smoke_config, repo_root):
         assert (lewm["samples"], lewm["iterations"], lewm["top_k"]) == (300, 30, 30)
     default = load_config(repo_root / "config" / "config.yaml")["planner"]
     replan = planner_settings(default, "cem_replan1")
-    assert replan["samples"] * replan["iterations"] < 300 * 30 and default["n_pairs"] is None
+    assert replan["samples"] * replan["iterations"] < 300 * 30
+    # The CEM rows keep the first 50 of the evaluation's pairs (the claims pair them there).
+    assert default["n_pairs"] == 50 < load_config(repo_root / "config/config.yaml")["eval"][
+        "n_episodes"]
     with pytest.raises(PlannerConfigError, match="planner.rows.cem_replan1: unknown field"):
         planner_settings({**default, "rows": {"cem_replan1": {"sample": 3}}}, "cem_replan1")
     with pytest.raises(PlannerConfigError, match="no planner: section"):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from larc_core.engine.sampler import HindsightSampler
 from larc_core.io import ArtifactError
 from larc_core.losses import bc_loss, chunk_to_blocks, rollout_consistency_loss, smoothness_loss
 from larc_core.policies import POLICY_REGISTRY, ActionStats, make_policy
 from larc_core.policies.checkpoint import load_policy, save_policy
-from larc_core.training.sampler import HindsightSampler
 from larc_core.world_model import WorldModel, WorldModelConfig
 
 

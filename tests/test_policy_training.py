@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from larc_core.engine import loop
 from larc_core.io import ArtifactError
 from larc_core.policies.checkpoint import load_policy
-from larc_core.training import loop, policy_train
+from larc_core.training import policy_train
 from larc_core.world_model import (
     WorldModel,
     save_world_model,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from larc_core.training import loop
+from larc_core.engine import loop
 
 
 def test_config_hash_is_stable_and_takes_parts():

@@ -25,31 +25,51 @@ def _point(tmp_path, name, successes, train=None, seeds=(0, 1)):
     return str(path)
 
 
-def test_the_sweep_selects_the_best_point_and_pairs_it_with_the_chunk(tmp_path):
+def test_a_point_replaces_the_incumbent_only_when_it_beats_it_pair_by_pair(tmp_path):
     files = [_point(tmp_path, NO_FINE_TUNING, {25: 20, 50: 10}),
-             _point(tmp_path, "lr_low", {25: 21, 50: 10}, {"lr": 1e-5, "steps": 200}),
+             _point(tmp_path, "base", {25: 20, 50: 11}, {"lr": 2e-4, "steps": 200}),
+             _point(tmp_path, "lr_low", {25: 22, 50: 12}, {"lr": 1e-5, "steps": 200}),
              _point(tmp_path, "long", {25: 36, 50: 30}, {"lr": 2e-4, "steps": 2000})]
     md, js = tmp_path / "wm_ft.md", tmp_path / "wm_ft.json"
-    res = wm_ft_report(files, str(md), str(js), current={"lr": 2e-4, "steps": 200})
+    res = wm_ft_report(files, str(md), str(js), current={"lr": 2e-4, "steps": 200},
+                       incumbent="base")
     assert res["selected"] == "long" and not res["default_is_selected"]
     long = next(r for r in res["rows"] if r["point"] == "long")
     assert long["rates"] == {25: pytest.approx(90.0), 50: pytest.approx(75.0)}
     assert long["vs_chunk"][25]["difference"] == pytest.approx(40.0)
     assert long["vs_chunk"][25]["ci"][0] > 0  # 16 of 40 pairs flip, none the other way
+    assert long["vs_incumbent"]["ci"][0] > 0 and long["vs_incumbent"]["n_pairs"] == 80
     lr_low = next(r for r in res["rows"] if r["point"] == "lr_low")
-    assert lr_low["vs_chunk"][25]["ci"][0] <= 0  # one pair is not a finding
+    assert lr_low["vs_chunk"][25]["ci"][0] <= 0  # two pairs are not a finding
     assert res["n_pairs"] == {25: 40, 50: 40} and res["seeds"] == [0, 1]
     text = md.read_text()
     assert "`long` **(selected)**" in text and "is **not** this setting" in text
     assert json.loads(js.read_text())["selected"] == "long"
-    again = wm_ft_report(files, str(md), str(js), current={"lr": 2e-4, "steps": 2000})
-    assert again["default_is_selected"] and "**is** this setting" in md.read_text()
+
+    # Without `long`, `lr_low` has the highest mean but is within noise of the incumbent.
+    res = wm_ft_report(files[:3], str(md), str(js), current={"lr": 2e-4, "steps": 200},
+                       incumbent="base")
+    assert res["selected"] == "base" and res["default_is_selected"]
+    assert max(res["rows"], key=lambda r: r["mean"])["point"] == "lr_low"
+    text = md.read_text()
+    assert "`base` **(selected)**" in text and "no point is above the incumbent" in text
+    assert "**is** this setting" in text
+
+
+def test_the_incumbent_must_be_a_fine_tuned_point(tmp_path):
+    files = [_point(tmp_path, NO_FINE_TUNING, {25: 20}), _point(tmp_path, "a", {25: 21}, {})]
+    for incumbent in ("missing", NO_FINE_TUNING):
+        with pytest.raises(ArtifactError, match=f"incumbent '{incumbent}' is not a fine-tuned"):
+            wm_ft_report(files, str(tmp_path / "m.md"), str(tmp_path / "m.json"),
+                         current={}, incumbent=incumbent)
+    assert not (tmp_path / "m.md").exists()
 
 
 def test_the_sweep_needs_the_chunk_point(tmp_path):
     files = [_point(tmp_path, "long", {25: 36}, {"steps": 2000})]
     with pytest.raises(ArtifactError, match="'chunk' point"):
-        wm_ft_report(files, str(tmp_path / "m.md"), str(tmp_path / "m.json"), current={})
+        wm_ft_report(files, str(tmp_path / "m.md"), str(tmp_path / "m.json"), current={},
+                     incumbent="long")
     assert not (tmp_path / "m.md").exists()
 
 
@@ -68,4 +88,8 @@ def test_the_sweep_grid_is_checked_point_by_point():
     assert "repeated: ['x']" in str(err.value)
     config["wm_ft_sweep"]["grid"] = [{"name": "base"}]
     with pytest.raises(ConfigError, match="needs its point 'chunk'"):
+        check_config(config)
+    config["wm_ft_sweep"]["grid"] = [{"name": "chunk"}, {"name": "base"}]
+    config["wm_ft_sweep"]["incumbent"] = "chunk"
+    with pytest.raises(ConfigError, match="wm_ft_sweep.incumbent 'chunk' must name a fine-tuned"):
         check_config(config)

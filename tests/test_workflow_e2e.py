@@ -22,7 +22,8 @@ RULES = [
     "train_chunk", "train_wm_ft", "train_gc_idm", "eval_pairs", "eval", "eval_reference",
     "eval_planner", "table", "figures", "world_model_health", "training_curves", "runtime",
     "latency", "data_report", "state_ceiling", "world_model_views", "machine_floors",
-    "performance", "rollout_videos", "counterfactual", "claims",
+    "performance", "rollout_videos", "counterfactual", "claims", "draw_pairs", "eval_draw",
+    "pair_draws",
 ]
 REPO = Path(__file__).parents[1]
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
@@ -39,7 +40,7 @@ def expected_jobs(config: dict) -> dict[str, int]:
     """The jobs a run from scratch of the default target plans for ``config``, from the method
     registry: one training job per needed stage and seed, one evaluation per trained method,
     seed and offset, one per other method and offset, and one of each report."""
-    e, seeds = config["eval"], config["seeds"]
+    e, seeds, d = config["eval"], config["seeds"], config["pair_draws"]
     kinds = Counter(METHODS[m].eval_rule for m in e["methods"])
     needed = stages_needed(e["methods"])
     jobs = {
@@ -56,6 +57,10 @@ def expected_jobs(config: dict) -> dict[str, int]:
         # The claims whose two rows the run evaluates are tested by one job.
         "claims": int(any({c["a"], c["b"]} <= set(e["methods"])
                           for c in config.get("claims") or [])),
+        # The pair-draw check: its rows again, every seed, on each other draw's pairs.
+        "draw_pairs": len(d["seeds"]) * len(d["offsets"]),
+        "eval_draw": len(d["methods"]) * len(seeds) * len(d["seeds"]) * len(d["offsets"]),
+        "pair_draws": 1,
     }
     return {rule: n for rule, n in jobs.items() if n}
 
@@ -504,7 +509,7 @@ def test_dvc_round_trip_restores_every_step(smoke_run, repo_root, tmp_path):
     assert "success_vs_offset" in html and "training_wm_ft" in html
     # The config sections each stage depends on are DVC params: an edit shows in a diff.
     (dst / "config/config.yaml").write_text(
-        (dst / "config/config.yaml").read_text().replace("n_episodes: 50", "n_episodes: 40"))
+        (dst / "config/config.yaml").read_text().replace("n_episodes: 100 ", "n_episodes: 40 "))
     assert "eval.n_episodes" in _run(["dvc", "params", "diff"], dst)
 
     # Deleting one checkpoint: naming it as a target reruns its rule and its dependents only.
@@ -622,6 +627,35 @@ def test_dvc_metrics_and_plots_from_the_run(smoke_run):
     plot = (work / "results/plots/success_vs_offset.csv").read_text().splitlines()
     assert plot[0].split(",") == ["offset", *(m for m in METHODS if m in METHOD_LABELS)]
     assert len(plot) == 1 + len(OFFSETS)
+
+
+@pytest.mark.e2e
+def test_pair_draw_check_reruns_the_rows_on_another_draw(smoke_run):
+    """Rule pair_draws sets each checked row's success on the table's pairs beside the same
+    checkpoints' success on pairs drawn with another seed, from the evaluation files."""
+    from larc_core.reporting.claims import episode_outcomes
+
+    work, _ = smoke_run
+    d = SMOKE["pair_draws"]
+    doc = json.loads((work / "results/pair_draws.json").read_text())
+    assert [(r["method"], r["offset"], r["draw_seed"]) for r in doc["rows"]] == [
+        (m, o, s) for m in d["methods"] for o in d["offsets"] for s in d["seeds"]]
+    for r in doc["rows"]:
+        table = [work / f"results/eval/{r['method']}/seed{s}_h{r['offset']}.json" for s in SEEDS]
+        draw = [work / f"results/eval/draws/draw{r['draw_seed']}/{r['method']}/"
+                f"seed{s}_h{r['offset']}.json" for s in SEEDS]
+        for side, files in (("table", table), ("draw", draw)):
+            wins = episode_outcomes(files)
+            assert r[side]["n_pairs"] == len(wins) == N_PAIRS
+            assert r[side]["rate"] == pytest.approx(
+                100 * sum(map(sum, wins.values())) / sum(map(len, wins.values())))
+            assert r[side]["ci"][0] <= r[side]["rate"] <= r[side]["ci"][1]
+        assert set(episode_outcomes(table)) != set(episode_outcomes(draw))  # other pairs
+        assert r["verdict"] == ("agree" if r["ci"][0] <= 0 <= r["ci"][1] else "differ")
+        pairs = json.loads((work / f"results/eval/draws/draw{r['draw_seed']}/"
+                                   f"pairs_h{r['offset']}.json").read_text())
+        assert pairs["seed"] == r["draw_seed"] != SMOKE["eval"]["seed"]
+    assert "| LARC-Chunk + WM-FT | h25 | 43 |" in (work / "results/pair_draws.md").read_text()
 
 
 @pytest.mark.e2e

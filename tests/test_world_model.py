@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from larc_core.engine import loop
 from larc_core.io import ArtifactError
-from larc_core.training import loop
 from larc_core.world_model import (
     LARC_ONLY_KEYS,
     WorldModel,

@@ -6,8 +6,8 @@ sweep's fixed ``wm_ft_sweep.base`` block) on *tuning pairs*: start/goal pairs dr
 of their own (``larc_core.evaluation.pairs``, ``split="train"``). Each point fine-tunes the
 default run's Chunk checkpoints (one per sweep seed), runs them on the tuning pairs of every
 offset, and records every episode; the report sets each point beside the Chunk policy it
-starts from (a paired difference on the same tuning pairs) and selects the point with the
-highest mean success over offsets and seeds, ties going to the point listed first.
+starts from (a paired difference on the same tuning pairs) and selects by
+:func:`select_point`: the config's current setting stays unless a point beats it pair by pair.
 """
 
 from __future__ import annotations
@@ -81,23 +81,48 @@ def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
     return doc
 
 
-def _outcomes(doc: dict[str, Any], offset: int) -> dict[tuple[int, int], list[float]]:
-    """A point's (start row, goal row) -> successes of its seeds at ``offset``."""
+def _outcomes(doc: dict[str, Any], offset: int | None = None
+              ) -> dict[tuple[int, ...], list[float]]:
+    """A point's pair -> successes of its seeds: ``(start row, goal row)`` at ``offset``, or
+    ``(offset, start row, goal row)`` over every offset when ``offset`` is None (pooled)."""
     from larc_core.reporting.claims import add_outcomes
 
-    out: dict[tuple[int, int], list[float]] = {}
+    out: dict[tuple[int, ...], list[float]] = {}
     for run in doc["runs"]:
-        if run["offset"] == offset:
+        if offset is None:
+            one: dict[tuple[int, int], list[float]] = {}
+            add_outcomes(one, run["episodes"])
+            for key, wins in one.items():
+                out.setdefault((run["offset"], *key), []).extend(wins)
+        elif run["offset"] == offset:
             add_outcomes(out, run["episodes"])
     return out
 
 
+def select_point(docs: dict[str, dict[str, Any]], incumbent: str
+                 ) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The selection rule: every tuned point is compared with the ``incumbent`` (the setting
+    the config holds) pair by pair, pooled over offsets and seeds; a point is selected only
+    when that interval lies above zero (the highest pooled difference among such points),
+    else the incumbent stays. Returns the selected name and each point's pooled comparison."""
+    from larc_core.reporting.claims import paired_difference
+
+    if incumbent not in docs or incumbent == NO_FINE_TUNING:
+        raise ArtifactError(f"wm_ft_sweep.incumbent {incumbent!r} is not a fine-tuned point of "
+                            f"the sweep; its points are {sorted(docs)}")
+    ref = _outcomes(docs[incumbent])
+    pooled = {name: paired_difference(_outcomes(d), ref, seed=len(name))
+              for name, d in docs.items() if name not in (NO_FINE_TUNING, incumbent)}
+    better = [n for n, c in pooled.items() if c["ci"][0] > 0]
+    return (max(better, key=lambda n: pooled[n]["difference"]) if better else incumbent), pooled
+
+
 def wm_ft_report(point_files: list[str], out_md: str, out_json: str,
-                 current: dict[str, Any]) -> dict[str, Any]:
+                 current: dict[str, Any], incumbent: str) -> dict[str, Any]:
     """Gather the points' JSONs: mean success per offset, the paired difference to the Chunk
-    policy (:data:`NO_FINE_TUNING`), and the selected point (highest mean success over offsets
-    and seeds; ties to the first listed). ``current`` is the config's ``policy.wm_ft`` block,
-    so the report says whether the default is the selection."""
+    policy (:data:`NO_FINE_TUNING`) per offset and to the ``incumbent`` pooled, and the point
+    :func:`select_point` selects. ``current`` is the config's ``policy.wm_ft`` block, so the
+    report says whether the default is the selection."""
     from larc_core.reporting.claims import paired_difference
 
     docs = [json.loads(Path(p).read_text()) for p in point_files]
@@ -105,6 +130,7 @@ def wm_ft_report(point_files: list[str], out_md: str, out_json: str,
     if NO_FINE_TUNING not in by_name:
         raise ArtifactError(f"the WM-FT sweep needs its {NO_FINE_TUNING!r} point (the Chunk "
                             "policy it starts from) to compare against")
+    selected, pooled = select_point(by_name, incumbent)
     base = by_name[NO_FINE_TUNING]
     offsets = sorted({r["offset"] for r in base["runs"]})
     rows = []
@@ -118,13 +144,11 @@ def wm_ft_report(point_files: list[str], out_md: str, out_json: str,
                 diffs[o] = paired_difference(_outcomes(d, o), _outcomes(base, o), seed=o)
         rows.append({"point": d["point"], "overrides": d["overrides"], "train": d["train"],
                      "rates": rates, "mean": sum(rates.values()) / len(rates),
-                     "vs_chunk": diffs})
-    tuned = [r for r in rows if r["point"] != NO_FINE_TUNING]
-    best = max(tuned, key=lambda r: r["mean"]) if tuned else None
-    res = {"offsets": offsets, "rows": rows, "selected": best["point"] if best else None,
-           "selected_train": best["train"] if best else None,
-           "default_is_selected": bool(best) and all(
-               current.get(k) == v for k, v in best["train"].items()),
+                     "vs_chunk": diffs, "vs_incumbent": pooled.get(d["point"])})
+    chosen = by_name[selected]["train"]
+    res = {"offsets": offsets, "rows": rows, "incumbent": incumbent, "selected": selected,
+           "selected_train": chosen,
+           "default_is_selected": all(current.get(k) == v for k, v in chosen.items()),
            "n_pairs": {o: len(_outcomes(base, o)) for o in offsets},
            "seeds": sorted({r["seed"] for r in base["runs"]})}
     atomic_write_json(out_json, res)
@@ -132,9 +156,13 @@ def wm_ft_report(point_files: list[str], out_md: str, out_json: str,
     return res
 
 
+def _ci(d: dict[str, Any]) -> str:
+    return f"{d['difference']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}]"
+
+
 def render_wm_ft(res: dict[str, Any]) -> str:
     """``results/wm_ft.md`` from :func:`wm_ft_report`."""
-    offsets = res["offsets"]
+    offsets, inc = res["offsets"], res["incumbent"]
     n = ", ".join(f"h{o}: {res['n_pairs'][o]}" for o in offsets)
     lines = [
         "# WM-FT settings, chosen on tuning pairs", "",
@@ -143,22 +171,30 @@ def render_wm_ft(res: dict[str, Any]) -> str:
         f"them on *tuning pairs* ({n}), drawn from training episodes with a seed of their own: "
         "never the results table's pairs. Success in percent per offset; the difference to "
         "LARC-Chunk (the `chunk` point: the checkpoints it starts from) is paired on the same "
-        "pairs and seeds, with its 95% bootstrap interval. The selected point has the highest "
-        "mean success over offsets (rule `wm_ft_sweep`).", "",
+        "pairs and seeds, with its 95% bootstrap interval.", "",
+        f"Selection (rule `wm_ft_sweep`): the incumbent `{inc}` holds the setting the config "
+        "had before the sweep; each other point is compared with it pair by pair, pooled over "
+        "offsets and seeds (points, 95% interval). A point replaces the incumbent only when "
+        "that interval lies above zero; a higher mean alone is noise at this size.", "",
         "| point | overrides of policy.wm_ft | " + " | ".join(f"h{o}" for o in offsets)
-        + " | mean | vs LARC-Chunk (points) |",
-        "|---|---|" + "---:|" * len(offsets) + "---:|---|",
+        + f" | mean | vs LARC-Chunk (points) | vs `{inc}`, pooled (points) |",
+        "|---|---|" + "---:|" * len(offsets) + "---:|---|---|",
     ]
     for r in res["rows"]:
         over = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "-"
         mark = " **(selected)**" if r["point"] == res["selected"] else ""
         vs = "; ".join(f"h{o} {d['difference']:+.0f} [{d['ci'][0]:+.0f}, {d['ci'][1]:+.0f}]"
                        for o, d in r["vs_chunk"].items()) or "-"
+        vi = ("incumbent" if r["point"] == inc else
+              _ci(r["vs_incumbent"]) if r.get("vs_incumbent") else "-")
         lines.append(f"| `{r['point']}`{mark} | {over} | "
                      + " | ".join(f"{r['rates'][o]:.0f}" for o in offsets)
-                     + f" | {r['mean']:.1f} | {vs} |")
+                     + f" | {r['mean']:.1f} | {vs} | {vi} |")
     chosen = ", ".join(f"{k}: {v}" for k, v in (res["selected_train"] or {}).items())
-    lines += ["", f"Selected: `{res['selected']}` ({chosen}). The config's `policy.wm_ft` "
-              + ("**is** this setting." if res["default_is_selected"] else
-                 "is **not** this setting: copy it there and rerun the default target.")]
+    why = ("no point is above the incumbent" if res["selected"] == inc
+           else "its pooled interval lies above the incumbent's")
+    lines += ["", f"Selected: `{res['selected']}` ({why}; {chosen}). The config's "
+              "`policy.wm_ft` " + ("**is** this setting." if res["default_is_selected"] else
+                                   "is **not** this setting: copy it there and rerun the "
+                                   "default target.")]
     return "\n".join(lines) + "\n"

@@ -80,6 +80,20 @@ def _seed_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return weights @ x.T
 
 
+def rate_bootstrap(outcomes: dict[tuple[int, int], list[float]], seed: int = 0
+                   ) -> tuple[float, np.ndarray]:
+    """One row's success (percent) on its pairs and the :data:`RESAMPLES` resampled rates of
+    the same two-level bootstrap (pairs, then seeds within each pair)."""
+    keys = sorted(outcomes)
+    if not keys:
+        raise ArtifactError("the row ran no start/goal pair: it has no success rate")
+    x = _outcome_matrix(outcomes, keys)
+    rng = np.random.default_rng([seed, len(keys)])
+    pick = rng.integers(0, len(keys), size=(RESAMPLES, len(keys)))
+    boots = np.take_along_axis(100.0 * _seed_means(x, rng), pick, axis=1).mean(axis=1)
+    return float(100 * x.mean()), boots
+
+
 def paired_difference(a: dict[tuple[int, int], list[float]],
                       b: dict[tuple[int, int], list[float]], seed: int = 0) -> dict[str, Any]:
     """Paired comparison of A and B over the pairs both ran (see the module docstring).
@@ -286,8 +300,17 @@ def write_claims(out_md: str | Path, out_json: str | Path, **kwargs: Any) -> dic
     return res
 
 
-README_BEGIN = "<!-- claims: generated from results/claims.json by `larc readme-claims`; do not edit -->"
-README_END = "<!-- end of claims -->"
+def readme_markers(claims_json: str | Path = "results/claims.json", block: str | None = None
+                   ) -> tuple[str, str]:
+    """The lines that open and close a generated claims block of the README: the default run's
+    (``block`` None) or a named one (another data regime's, ``--block <name>``)."""
+    name = f"claims {block}" if block else "claims"
+    option = f" --claims {claims_json} --block {block}" if block else ""
+    return (f"<!-- {name}: generated from {claims_json} by `larc readme-claims{option}`; do not "
+            "edit -->", f"<!-- end of {name} -->")
+
+
+README_BEGIN, README_END = readme_markers()
 
 
 def render_readme_claims(res: dict[str, Any]) -> str:
@@ -312,18 +335,21 @@ def render_readme_claims(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme_claims(readme: str | Path, claims_json: str | Path) -> bool:
-    """Rewrite the README's generated claims block from ``claims_json``; returns whether it
-    changed. Raises ArtifactError when the README lacks the markers."""
+def update_readme_claims(readme: str | Path, claims_json: str | Path,
+                         block: str | None = None) -> bool:
+    """Rewrite the README's generated claims block (``block``: see :func:`readme_markers`)
+    from ``claims_json``; returns whether it changed. Raises ArtifactError when the README
+    lacks the block's markers."""
     readme = Path(readme)
     text = readme.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise ArtifactError(f"{readme} has no generated claims block: put {README_BEGIN!r} and "
-                            f"{README_END!r} where it goes")
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
+    begin, end = readme_markers(claims_json, block) if block else (README_BEGIN, README_END)
+    if begin not in text or end not in text:
+        raise ArtifactError(f"{readme} has no generated claims block: put {begin!r} and "
+                            f"{end!r} where it goes")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
     body = render_readme_claims(json.loads(Path(claims_json).read_text()))
-    new = f"{head}{README_BEGIN}\n{body}\n{README_END}{tail}"
+    new = f"{head}{begin}\n{body}\n{end}{tail}"
     if new != text:
         atomic_write_text(readme, new)
     return new != text

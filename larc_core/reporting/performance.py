@@ -223,14 +223,18 @@ def critical_path(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     chain: list[tuple[dict[str, Any], str | None]] = [(jobs[-1], None)]
     while True:
         cur = chain[-1][0]
+        # A predecessor ends before the current job ends: with the slack, two short jobs that
+        # overlap would otherwise each be the other's predecessor and the walk never end.
         inputs = [p for f in cur["inputs"] for p in producer.get(f, [])
-                  if p is not cur and p["end"] <= cur["start"] + CHAIN_SLACK_S]
+                  if p is not cur and p["end"] <= cur["start"] + CHAIN_SLACK_S
+                  and p["end"] < cur["end"]]
         dep = max(inputs, key=lambda p: p["end"]) if inputs else None
         if dep is not None and cur["start"] - dep["end"] <= WAIT_GAP_S:
             chain[-1] = (cur, "input")
             chain.append((dep, None))
             continue
-        earlier = [j for j in jobs if j is not cur and j["end"] <= cur["start"] + CHAIN_SLACK_S]
+        earlier = [j for j in jobs if j is not cur and j["end"] <= cur["start"] + CHAIN_SLACK_S
+                   and j["end"] < cur["end"]]
         if not earlier:
             break
         chain[-1] = (cur, "core")

@@ -18,6 +18,8 @@ import torch
 
 from larc_core.config import schema_defaults
 from larc_core.data import DemoFile
+from larc_core.engine.loop import config_hash, run_training
+from larc_core.engine.sampler import HindsightSampler
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.logs import get_logger
 from larc_core.losses import (
@@ -30,8 +32,6 @@ from larc_core.methods import get_stage
 from larc_core.policies import ActionStats, LatentPolicy, make_policy
 from larc_core.policies.checkpoint import BACKBONE_FILE, load_policy, save_policy
 from larc_core.seeding import resolve_device, seed_everything
-from larc_core.training.loop import config_hash, run_training
-from larc_core.training.sampler import HindsightSampler
 from larc_core.world_model import load_latent_cache, load_world_model
 
 log = get_logger("policy")

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..engine.loop import StepResult, config_hash, run_training
 from ..io import atomic_path
 from ..logs import get_logger
 from ..seeding import seed_everything
-from ..training.loop import StepResult, config_hash, run_training
 from .batches import StepBatchSampler, action_stats, collate_windows, episode_rows, mix_seed
 from .checkpoint import as_device, save_world_model
 from .config import WorldModelConfig, WorldModelTrainConfig

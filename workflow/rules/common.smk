@@ -68,6 +68,7 @@ wildcard_constraints:
     method="|".join(METHODS),
     offset=r"\d+",
     seed=r"\d+",
+    draw=r"\d+",
 
 
 def world_model_path():
@@ -121,6 +122,27 @@ def eval_files():
     ) + expand(
         paths.EVAL_REFERENCE, method=REFERENCE_METHODS + PLANNER_METHODS, offset=EVAL_OFFSETS
     )
+
+
+def draw_eval_inputs(wildcards):
+    """As eval_inputs, with the other draw's pairs."""
+    return {**eval_inputs(wildcards),
+            "pairs": paths.DRAW_PAIRS.format(draw=wildcards.draw, offset=wildcards.offset)}
+
+
+def pair_draw_files():
+    """{method: {"h<offset>": the table's files, "draw<seed>_h<offset>": another draw's}}."""
+    d = config["pair_draws"]
+    return {
+        m: {
+            **{f"h{o}": [paths.EVAL.format(method=m, seed=s, offset=o) for s in SEEDS]
+               for o in d["offsets"]},
+            **{f"draw{r}_h{o}": [paths.DRAW_EVAL.format(draw=r, method=m, seed=s, offset=o)
+                                 for s in SEEDS]
+               for r in d["seeds"] for o in d["offsets"]},
+        }
+        for m in d["methods"]
+    }
 
 
 def wm_ft_point_inputs(wildcards):
