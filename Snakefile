@@ -33,5 +33,6 @@ rule all:
         data="results/data.md",
         videos="results/rollout_videos.json",
         performance="results/performance.md",
-        pair_draws="results/pair_draws.md",
+        # The pair-draw check, when this run evaluates a row and offset it covers.
+        pair_draws=["results/pair_draws.md"] if RUN_PAIR_DRAWS else [],
     default_target: True

@@ -67,7 +67,8 @@ def test_missing_and_malformed_files(tmp_path):
 
 
 def test_pair_draw_check_is_checked_against_the_evaluation():
-    """Its draws must differ from the table's, its offsets and rows be ones the run evaluates."""
+    """Its draws must differ from the table's and its rows be trained ones; an offset the run
+    does not evaluate is left out by the workflow, not refused."""
     from larc_core.config import ConfigError, check_config, load_config
 
     config = load_config("config/smoke.yaml")
@@ -77,5 +78,5 @@ def test_pair_draw_check_is_checked_against_the_evaluation():
         check_config(config)
     text = str(err.value)
     assert f"pair_draws.seeds [{config['eval']['seed']}] must not hold eval.seed" in text
-    assert "pair_draws.offsets [35] are not in eval.offsets [25, 50]" in text
     assert "pair_draws.methods ['noop'] are not trained rows" in text
+    assert "pair_draws.offsets" not in text  # offset 35 is left out of the check, no error

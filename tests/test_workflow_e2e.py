@@ -41,6 +41,8 @@ def expected_jobs(config: dict) -> dict[str, int]:
     registry: one training job per needed stage and seed, one evaluation per trained method,
     seed and offset, one per other method and offset, and one of each report."""
     e, seeds, d = config["eval"], config["seeds"], config["pair_draws"]
+    draw_rows = [m for m in d["methods"] if m in e["methods"]]
+    draw_offsets = [o for o in d["offsets"] if o in e["offsets"]]
     kinds = Counter(METHODS[m].eval_rule for m in e["methods"])
     needed = stages_needed(e["methods"])
     jobs = {
@@ -57,10 +59,11 @@ def expected_jobs(config: dict) -> dict[str, int]:
         # The claims whose two rows the run evaluates are tested by one job.
         "claims": int(any({c["a"], c["b"]} <= set(e["methods"])
                           for c in config.get("claims") or [])),
-        # The pair-draw check: its rows again, every seed, on each other draw's pairs.
-        "draw_pairs": len(d["seeds"]) * len(d["offsets"]),
-        "eval_draw": len(d["methods"]) * len(seeds) * len(d["seeds"]) * len(d["offsets"]),
-        "pair_draws": 1,
+        # The pair-draw check: its rows again, every seed, on each other draw's pairs (the
+        # rows and offsets this run evaluates).
+        "draw_pairs": len(d["seeds"]) * len(draw_offsets) * bool(draw_rows),
+        "eval_draw": len(draw_rows) * len(seeds) * len(d["seeds"]) * len(draw_offsets),
+        "pair_draws": int(bool(draw_rows and draw_offsets)),
     }
     return {rule: n for rule, n in jobs.items() if n}
 

@@ -53,6 +53,10 @@ RUN_WM_VIEWS = "larc_chunk" in TRAINED_METHODS
 # Every evaluated method's settings, computed (and the CEM rows' validated) at parse time: a
 # bad value fails before any job runs.
 EVAL_SETTINGS = {m: settings.evaluate(config, m) for m in EVAL_METHODS}
+# The pair-draw check covers the rows and offsets of pair_draws: that this run evaluates.
+PAIR_DRAW_METHODS = [m for m in config["pair_draws"]["methods"] if m in TRAINED_METHODS]
+PAIR_DRAW_OFFSETS = [int(o) for o in config["pair_draws"]["offsets"] if int(o) in EVAL_OFFSETS]
+RUN_PAIR_DRAWS = bool(PAIR_DRAW_METHODS and PAIR_DRAW_OFFSETS)
 GPU = 0 if config["device"] == "cpu" else 1
 
 
@@ -132,16 +136,16 @@ def draw_eval_inputs(wildcards):
 
 def pair_draw_files():
     """{method: {"h<offset>": the table's files, "draw<seed>_h<offset>": another draw's}}."""
-    d = config["pair_draws"]
+    draws = config["pair_draws"]["seeds"]
     return {
         m: {
             **{f"h{o}": [paths.EVAL.format(method=m, seed=s, offset=o) for s in SEEDS]
-               for o in d["offsets"]},
+               for o in PAIR_DRAW_OFFSETS},
             **{f"draw{r}_h{o}": [paths.DRAW_EVAL.format(draw=r, method=m, seed=s, offset=o)
                                  for s in SEEDS]
-               for r in d["seeds"] for o in d["offsets"]},
+               for r in draws for o in PAIR_DRAW_OFFSETS},
         }
-        for m in d["methods"]
+        for m in PAIR_DRAW_METHODS
     }
 
 

@@ -17,8 +17,8 @@ rule regime:
     params:
         snakefile=workflow.main_snakefile,
         rundir=lambda wc: f"runs/{wc.regime}",
-    # The nested run schedules its own jobs on these cores.
-    threads: workflow.cores
+    # The nested run schedules its own jobs on these cores (every core this machine gives).
+    threads: MACHINE_CORES
     resources:
         mem_mb=8000,
     log:
