@@ -76,6 +76,6 @@ def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str], claims: boo
         params += [f"policy.{stage.backbone_block}"] if stage.backbone_block else []
         text += _stage(stage.rule, targets, deps, [stage.checkpoints], params)
     deps = [s.checkpoints for s in STAGES.values()] + [WORLD_MODEL_DIR]
-    text += _stage("evaluate", [paths.TABLE], deps, [paths.EVAL.split("/{", 1)[0]],
+    text += _stage("evaluate", [paths.TABLE, paths.PAIR_DRAWS_MD], deps, [paths.EVAL.split("/{", 1)[0]],
                    ["eval", "planner", "pair_draws"], comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
     return text + _metrics_and_plots(methods, claims)

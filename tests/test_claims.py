@@ -93,7 +93,7 @@ def _write_eval(folder, method, name, successes):
     (folder / method / name).write_text(json.dumps({"episodes": episodes}))
 
 
-def test_claims_report_reads_the_rows_files(tmp_path):
+def test_claims_report_reads_the_rows_files(tmp_path, monkeypatch):
     ev = tmp_path / "eval"
     for seed in (0, 1):
         _write_eval(ev, "larc_chunk", f"seed{seed}_h25.json", [1] * 30 + [0] * 10)
@@ -132,6 +132,11 @@ def test_claims_report_reads_the_rows_files(tmp_path):
     readme.write_text(text + f"{begin}\nstale\n{end}\n")
     assert update_readme_claims(readme, tmp_path / "claims.json", block="other")
     assert readme.read_text().count("*Chunk beats IDM*") == 2 and "stale" not in readme.read_text()
+    # The block is found by its name however its path is spelled.
+    monkeypatch.chdir(tmp_path)
+    assert update_readme_claims(readme, "./claims.json", block="other")  # opening line rewritten
+    assert readme_markers("claims.json", "other")[0] in readme.read_text()
+    assert not update_readme_claims(readme, "claims.json", block="other")
     with pytest.raises(ArtifactError, match="nowhere.*No such file"):
         evaluate_claims(claims[:1], tmp_path / "nowhere", [0], [25])
 
@@ -183,3 +188,7 @@ def test_pair_draw_check_agrees_on_similar_draws_and_flags_a_distant_one(tmp_pat
     assert [(r["draw_seed"], r["verdict"]) for r in doc["rows"]] == [(43, "agree"),
                                                                       (44, "differ")]
     assert not doc["all_agree"] and "**differs** between draws" in (tmp_path / "d.md").read_text()
+    with pytest.raises(ArtifactError, match="no row to compare"):
+        pair_draw_report({"larc_idm": {"h25": table}}, str(tmp_path / "e.md"),
+                         str(tmp_path / "e.json"), eval_seed=42)
+    assert not (tmp_path / "e.md").exists()

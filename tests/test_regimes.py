@@ -18,7 +18,7 @@ def test_nested_command_puts_targets_before_the_config_files(tmp_path):
     i = cmd.index("--configfile")
     assert cmd[i + 1:] == ["config/config.yaml", "config/x.yaml"]  # it takes every word after it
     assert cmd.index("a.md") < i and cmd[cmd.index("--directory") + 1] == str(tmp_path / "runs/x")
-    assert cmd[cmd.index("--cores") + 1] == "3"
+    assert cmd[cmd.index("--cores") + 1] == "3" and "--rerun-incomplete" in cmd
     assert nested_command("S", "r", ["c"], ["t"], 1, dry_run=True)[-1] == "--dry-run"
 
 
@@ -57,3 +57,24 @@ def test_the_state_expert_regime_plans_its_own_run(repo_root, tmp_path):
     assert jobs["collect_demos"] == 1 and jobs["table"] == 1 and jobs["claims"] == 1
     assert "eval_planner" not in jobs  # the overlay's eval.methods replace the default's
     assert not (work / "results/regimes").exists() and not (work / "data").exists()
+
+
+def test_a_failed_nested_run_names_its_log_and_how_to_unlock(tmp_path, monkeypatch):
+    """A real nested Snakemake that fails: the error names the log, the run folder and the
+    unlock command, and no report is copied."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_text("a: 1\n")
+    (tmp_path / "config/x.yaml").write_text("a: 2\n")
+    outputs = "".join(f'        "{r}",\n' for r in REPORTS)
+    (tmp_path / "Snakefile").write_text(
+        f'configfile: "config/config.yaml"\n\n\nrule fail:\n    output:\n{outputs}'
+        '    shell:\n        "test {config[a]} = 2 && exit 3"\n')
+    out = {name.rsplit("/", 1)[1]: str(tmp_path / "out" / name.rsplit("/", 1)[1])
+           for name in REPORTS}
+    with pytest.raises(ArtifactError) as err:
+        run_regime("x", "config/x.yaml", "Snakefile", "runs/x", out, 1, tmp_path / "x.log")
+    assert "nested run in runs/x failed" in str(err.value) and "--unlock" in str(err.value)
+    log = (tmp_path / "x.log").read_text()
+    assert "Error in rule fail" in log and "test 2 = 2" in log  # the overlay's a: 2 was read
+    assert not (tmp_path / "out").exists()

@@ -25,6 +25,8 @@ log = get_logger("tuning")
 
 #: The grid point that evaluates the Chunk checkpoints themselves (no fine-tuning).
 NO_FINE_TUNING = "chunk"
+#: Family-wise error rate of the selection: a point replaces the incumbent at p < this / k.
+SELECT_ALPHA = 0.05
 
 
 def wm_ft_point(point: str, overrides: dict[str, Any], base: dict[str, Any],
@@ -103,7 +105,8 @@ def select_point(docs: dict[str, dict[str, Any]], incumbent: str
                  ) -> tuple[str, dict[str, dict[str, Any]]]:
     """The selection rule: every tuned point is compared with the ``incumbent`` (the setting
     the config holds) pair by pair, pooled over offsets and seeds; a point is selected only
-    when that interval lies above zero (the highest pooled difference among such points),
+    when that interval lies above zero and its p-value is below :data:`SELECT_ALPHA` over the
+    number of points compared (Bonferroni; the highest pooled difference among such points),
     else the incumbent stays. Returns the selected name and each point's pooled comparison."""
     from larc_core.reporting.claims import paired_difference
 
@@ -113,7 +116,10 @@ def select_point(docs: dict[str, dict[str, Any]], incumbent: str
     ref = _outcomes(docs[incumbent])
     pooled = {name: paired_difference(_outcomes(d), ref, seed=len(name))
               for name, d in docs.items() if name not in (NO_FINE_TUNING, incumbent)}
-    better = [n for n, c in pooled.items() if c["ci"][0] > 0]
+    # Bonferroni over the challengers: with k points tried, one of them clears a 5% test by
+    # chance far more often than 5% of the time.
+    alpha = SELECT_ALPHA / max(len(pooled), 1)
+    better = [n for n, c in pooled.items() if c["ci"][0] > 0 and c["p_value"] < alpha]
     return (max(better, key=lambda n: pooled[n]["difference"]) if better else incumbent), pooled
 
 
@@ -175,7 +181,9 @@ def render_wm_ft(res: dict[str, Any]) -> str:
         f"Selection (rule `wm_ft_sweep`): the incumbent `{inc}` holds the setting the config "
         "had before the sweep; each other point is compared with it pair by pair, pooled over "
         "offsets and seeds (points, 95% interval). A point replaces the incumbent only when "
-        "that interval lies above zero; a higher mean alone is noise at this size.", "",
+        "that interval lies above zero and its permutation p-value is below 0.05 / (points "
+        "compared) (Bonferroni: with many points one clears a 5% test by chance); a higher "
+        "mean alone is noise at this size.", "",
         "| point | overrides of policy.wm_ft | " + " | ".join(f"h{o}" for o in offsets)
         + f" | mean | vs LARC-Chunk (points) | vs `{inc}`, pooled (points) |",
         "|---|---|" + "---:|" * len(offsets) + "---:|---|---|",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,26 +72,33 @@ def _outcome_matrix(outcomes: dict[tuple[int, int], list[float]],
     return np.array([outcomes[k] for k in keys], dtype=np.float64)
 
 
-def _seed_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(RESAMPLES, pairs): each resample's per-pair mean over seeds drawn with replacement."""
-    k = x.shape[1]
+def seed_weights(k: int, rng: np.random.Generator) -> np.ndarray:
+    """(RESAMPLES, k): each resample's weight of each of k seeds (drawn with replacement)."""
     draws = rng.integers(0, k, size=(RESAMPLES, k))
     weights = np.zeros((RESAMPLES, k))
     np.add.at(weights, (np.arange(RESAMPLES)[:, None], draws), 1.0 / k)
-    return weights @ x.T
+    return weights
 
 
-def rate_bootstrap(outcomes: dict[tuple[int, int], list[float]], seed: int = 0
-                   ) -> tuple[float, np.ndarray]:
+def _seed_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(RESAMPLES, pairs): each resample's per-pair mean over seeds drawn with replacement."""
+    return seed_weights(x.shape[1], rng) @ x.T
+
+
+def rate_bootstrap(outcomes: dict[tuple[int, int], list[float]], seed: int = 0,
+                   weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """One row's success (percent) on its pairs and the :data:`RESAMPLES` resampled rates of
-    the same two-level bootstrap (pairs, then seeds within each pair)."""
+    the same two-level bootstrap (pairs, then seeds within each pair). ``weights``
+    (:func:`seed_weights`) fixes the seed resamples, so two rates of the same policies (in the
+    same seed order) share them."""
     keys = sorted(outcomes)
     if not keys:
         raise ArtifactError("the row ran no start/goal pair: it has no success rate")
     x = _outcome_matrix(outcomes, keys)
     rng = np.random.default_rng([seed, len(keys)])
     pick = rng.integers(0, len(keys), size=(RESAMPLES, len(keys)))
-    boots = np.take_along_axis(100.0 * _seed_means(x, rng), pick, axis=1).mean(axis=1)
+    means = (weights @ x.T) if weights is not None else _seed_means(x, rng)
+    boots = np.take_along_axis(100.0 * means, pick, axis=1).mean(axis=1)
     return float(100 * x.mean()), boots
 
 
@@ -305,6 +313,7 @@ def readme_markers(claims_json: str | Path = "results/claims.json", block: str |
     """The lines that open and close a generated claims block of the README: the default run's
     (``block`` None) or a named one (another data regime's, ``--block <name>``)."""
     name = f"claims {block}" if block else "claims"
+    claims_json = Path(claims_json).as_posix()
     option = f" --claims {claims_json} --block {block}" if block else ""
     return (f"<!-- {name}: generated from {claims_json} by `larc readme-claims{option}`; do not "
             "edit -->", f"<!-- end of {name} -->")
@@ -343,11 +352,15 @@ def update_readme_claims(readme: str | Path, claims_json: str | Path,
     readme = Path(readme)
     text = readme.read_text()
     begin, end = readme_markers(claims_json, block) if block else (README_BEGIN, README_END)
-    if begin not in text or end not in text:
+    # The block is found by its name (the opening line up to its colon), whatever path it
+    # was generated from; the opening line is rewritten with this call's.
+    opening = begin.split(":", 1)[0] + ":"
+    found = re.search(rf"^{re.escape(opening)}.*$", text, flags=re.M)
+    if found is None or end not in text[found.end():]:
         raise ArtifactError(f"{readme} has no generated claims block: put {begin!r} and "
                             f"{end!r} where it goes")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
+    head = text[:found.start()]
+    _, tail = text[found.end():].split(end, 1)
     body = render_readme_claims(json.loads(Path(claims_json).read_text()))
     new = f"{head}{begin}\n{body}\n{end}{tail}"
     if new != text:

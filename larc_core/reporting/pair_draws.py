@@ -4,9 +4,11 @@ The table's pairs are one draw (``eval.seed``) of the validation episodes' start
 check reruns trained rows, with every training seed, on pairs drawn with other seeds
 (``pair_draws.seeds``) and sets each draw's success beside the table's: each rate with its 95%
 two-level bootstrap interval (pairs, then seeds, as in ``results/claims.md``) and the difference
-draw - table with the interval of the difference of independent bootstraps (the two draws hold
-different pairs, so nothing pairs them). Verdict per row: *agree* when that interval holds zero,
-else *differ* (the table's draw is not typical of the validation pairs at this size).
+draw - table with the interval of the difference of the two bootstraps: the pairs are resampled
+independently (the draws hold different pairs), the seeds jointly (both sides run the same
+checkpoints, so a resample that drops a seed drops it on both). Verdict per row: *agree* when
+that interval holds zero, else *differ* (the table's draw is not typical of the validation pairs
+at this size); the report states the difference such an interval can resolve (its half-width).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from larc_core.io import atomic_write_json, atomic_write_text
+from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text
 from larc_core.methods import METHODS
-from larc_core.reporting.claims import episode_outcomes, rate_bootstrap
+from larc_core.reporting.claims import episode_outcomes, rate_bootstrap, seed_weights
 
 
 def compare_draws(table_files: list[str], draw_files: list[str], seed: int = 0
@@ -27,9 +29,14 @@ def compare_draws(table_files: list[str], draw_files: list[str], seed: int = 0
     (points, draw - table), its ``ci`` and the ``verdict``."""
     out: dict[str, Any] = {}
     boots = {}
+    if len(table_files) != len(draw_files):
+        raise ArtifactError(f"the table's side has {len(table_files)} seed files and the other "
+                            f"draw's {len(draw_files)}: both must run the same checkpoints")
+    weights = seed_weights(len(table_files), np.random.default_rng([seed, len(table_files)]))
     for side, files in (("table", table_files), ("draw", draw_files)):
         outcomes = episode_outcomes(files)
-        rate, boots[side] = rate_bootstrap(outcomes, seed=seed + (side == "draw"))
+        rate, boots[side] = rate_bootstrap(outcomes, seed=seed + (side == "draw"),
+                                           weights=weights)
         lo, hi = np.percentile(boots[side], [2.5, 97.5])
         out[side] = {"rate": rate, "ci": [float(lo), float(hi)], "n_pairs": len(outcomes),
                      "episodes": sum(len(v) for v in outcomes.values())}
@@ -56,6 +63,9 @@ def pair_draw_report(files: dict[str, dict[str, list[str]]], out_md: str, out_js
                 res = compare_draws(table_files, by_key[draw_key], seed=offset)
                 rows.append({"method": method, "offset": offset,
                              "draw_seed": int(draw_key[4:].split("_")[0]), **res})
+    if not rows:
+        raise ArtifactError("the pair-draw check has no row to compare: no method of "
+                            "pair_draws.methods with both the table's files and another draw's")
     doc = {"eval_seed": eval_seed, "rows": rows,
            "all_agree": all(r["verdict"] == "agree" for r in rows)}
     atomic_write_json(out_json, doc)
@@ -76,7 +86,8 @@ def render_pair_draws(doc: dict[str, Any]) -> str:
         "checkpoints and settings, on pairs drawn from the same validation episodes with other "
         "seeds. Success with its 95% two-level bootstrap interval (pairs, then training seeds); "
         "the difference (draw - table, points) with the interval of independent bootstraps. "
-        "*agree*: that interval holds zero.", "",
+        "*agree*: that interval holds zero (a difference smaller than about half its width "
+        "cannot be told from chance at this size).", "",
         "| row | offset | draw seed | table's pairs | other draw | difference (points) | "
         "verdict |",
         "|---|---:|---:|---|---|---|---|",
