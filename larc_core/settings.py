@@ -88,14 +88,11 @@ def backbone_block(stage: str) -> str:
     return st.backbone_block
 
 
-def eval_pairs(config: dict) -> dict[str, Any]:
-    """Rule eval_pairs: how many pairs per offset, drawn with which seed."""
-    return {"n_episodes": config["eval"]["n_episodes"], "seed": config["eval"]["seed"]}
-
-
-def draw_pairs(config: dict, draw: int) -> dict[str, Any]:
-    """Rule draw_pairs: the evaluation's pair count drawn with another seed."""
-    return {"n_episodes": config["eval"]["n_episodes"], "seed": draw}
+def eval_pairs(config: dict, seed: int | None = None) -> dict[str, Any]:
+    """Rules eval_pairs and draw_pairs: how many pairs per offset, drawn with which seed
+    (``eval.seed``, or another seed for the pair-draw check)."""
+    return {"n_episodes": config["eval"]["n_episodes"],
+            "seed": config["eval"]["seed"] if seed is None else seed}
 
 
 def evaluate(config: dict, method: str) -> dict[str, Any]:

@@ -106,7 +106,7 @@ rule draw_pairs:
     output:
         pairs=paths.DRAW_PAIRS,
     params:
-        settings=lambda wc: settings.draw_pairs(config, int(wc.draw)),
+        settings=lambda wc: settings.eval_pairs(config, int(wc.draw)),
     log:
         "logs/draw_pairs_draw{draw}_h{offset}.log",
     conda:
