@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/world_model.smk"
 include: "workflow/rules/latents.smk"
 include: "workflow/rules/policies.smk"
+include: "workflow/rules/latent_actions.smk"
 include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/latency.smk"
@@ -35,4 +36,6 @@ rule all:
         performance="results/performance.md",
         # The pair-draw check, when this run evaluates a row and offset it covers.
         pair_draws=["results/pair_draws.md"] if RUN_PAIR_DRAWS else [],
+        # What the latent action model learned without actions (rule lam_report).
+        lam=[paths.LAM_MD] if RUN_LAM else [],
     default_target: True

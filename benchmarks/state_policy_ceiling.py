@@ -10,7 +10,7 @@ goal-pose success, starts already at the goal never drawn), it reports:
 - ``idm`` / ``chunk``: LARC-IDM and LARC-Chunk trained on the TRUE simulator state (agent x, y,
   block x, y, sin and cos of the block angle; no velocity, which would reveal the previous
   action) with the project's own policy classes and trainer
-  (:func:`larc_core.training.policy_train.fit_policy`), the settings of ``--config``
+  (:func:`larc_core.training.fit.fit_stage`), the settings of ``--config``
   (``policy.*``), one run per ``--seeds`` seed. No world model can give the latent policies
   more than this.
 - ``block``: the share of episodes whose block alone reached the goal pose (the agent-position

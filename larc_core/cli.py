@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--init-dir", default=None,
                             help=f"{stage.init_from} checkpoint folder it starts from "
                                  "(default: the same seed's)")
+        for used in stage.uses:
+            sp.add_argument(f"--{used.replace('_', '-')}-dir", dest=f"uses_{used}", default=None,
+                            help=f"{used} checkpoint folder it reads (default: the same seed's)")
     sp = add("world-model-health", "Report held-out prediction/rollout error and probe R^2.")
     demos(sp)
     world_model(sp)
@@ -128,6 +131,15 @@ def _parser() -> argparse.ArgumentParser:
                     help="evaluation pairs of the planning diagnosis (default: the first "
                          "offset's; none if that file is absent)")
     out(sp, paths.COUNTERFACTUAL, "result JSON")
+    sp = add("lam-report", "Measure the latent action models (codebook use, forward error "
+                           "against copy, action probe): results/lam.md and .json.")
+    demos(sp)
+    world_model(sp)
+    sp.add_argument("--latents", default=paths.LATENTS, help="latent cache (default: %(default)s)")
+    sp.add_argument("--model", nargs="+", default=None, metavar="SEED=FILE",
+                    help="each seed's latent_action_model.pt (default: the config's seeds' "
+                         "files under " + STAGES["lam"].checkpoints + ")")
+    out(sp, paths.LAM_MD, "report")
     sp = add("training-curves", "Plot the loss components of one training log.")
     sp.add_argument("--name", required=True, choices=["world_model", *STAGES],
                     help="what was trained: the world model or a registered stage")
@@ -188,6 +200,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _seed_file(item: str) -> tuple[int, str]:
+    """``SEED=FILE`` -> (seed, file)."""
+    seed, sep, path = item.partition("=")
+    if not sep or not seed.isdigit() or not path:
+        raise ValueError(f"--model {item!r}: expected SEED=FILE, e.g. 0=model.pt")
+    return int(seed), path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from larc_core import settings, stages
@@ -228,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.out_dir, init_dir=getattr(args, "init_dir", None), threads=t,
                 state_dir=stages.state_dir_beside(args.out_dir) if args.out_dir else None,
                 accept_checkpoint_config=accept,
+                uses={u: getattr(args, f"uses_{u}") for u in STAGES[args.stage].uses
+                      if getattr(args, f"uses_{u}")},
             )
         elif cmd == "world-model-health":
             stages.world_model_health(settings.world_model_health(config), args.demos, wm,
@@ -237,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
             stages.counterfactual(settings.counterfactual(config), args.demos, wm,
                                   pairs if args.pairs or Path(pairs).exists() else None,
                                   args.out)
+        elif cmd == "lam-report":
+            models = (dict(_seed_file(item) for item in args.model) if args.model else
+                      {s: f"{paths.policy_dir('lam', s)}/latent_action_model.pt"
+                       for s in config["seeds"]})
+            stages.lam_report(settings.lam_report(config), models, args.demos, args.latents, wm,
+                              args.out, str(Path(args.out).with_suffix(".json")))
         elif cmd == "training-curves":
             out = args.out or paths.TRAIN_CURVES.format(name=args.name)
             stages.training_curves(args.name, args.train_log, out)

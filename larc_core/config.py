@@ -1,8 +1,9 @@
 """Load and validate the workflow configuration.
 
-The JSON schema in ``workflow/schemas/config.schema.yaml`` is the single source of truth for
-types and ranges; Snakemake validates with it (``validate()`` in ``common.smk``) and so does the
-``larc`` CLI through :func:`validate_config`. :func:`check_config` adds the cross-field rules a
+The JSON schema in ``workflow/schemas/config.schema.yaml``, completed by the training objectives'
+blocks from their config classes (:func:`workflow_schema`), is the single source of truth for
+types, ranges and defaults; the workflow (``common.smk``) and the ``larc`` CLI both validate with
+it through :func:`validate_config`. :func:`check_config` adds the cross-field rules a
 schema cannot express (episode lengths versus goal offsets, chunk length versus frameskip).
 """
 
@@ -34,7 +35,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _schema() -> dict[str, Any]:
+def _file_schema() -> dict[str, Any]:
     if not SCHEMA_PATH.exists():
         raise ConfigError(
             f"config schema not found at {SCHEMA_PATH}; install the package from the repository "
@@ -43,13 +44,28 @@ def _schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
-def schema_defaults(*keys: str) -> dict[str, Any]:
-    """The schema's defaults of the block at ``keys`` (e.g. ``("policy", "train")``): for the
-    library callers that pass a partial block, so no default is written twice."""
-    node = _schema()
-    for key in keys:
-        node = node["properties"][key]
-    return {k: v["default"] for k, v in node.get("properties", {}).items() if "default" in v}
+def workflow_schema() -> dict[str, Any]:
+    """The workflow's config schema: ``workflow/schemas/config.schema.yaml`` plus every
+    registered objective's block, taken from its config class (``larc_core/objectives``). A block
+    with required keys is required; one whose keys all have defaults defaults to ``{}``."""
+    from larc_core.objectives import config_blocks
+
+    schema = _file_schema()
+    for path, cls in config_blocks().items():
+        parent = schema
+        for key in path[:-1]:
+            parent = parent["properties"][key]
+        props = parent.setdefault("properties", {})
+        if path[-1] in props:
+            raise ConfigError(f"{SCHEMA_PATH} defines {'.'.join(path)}, the block of "
+                              f"{cls.__name__}: leave it to the config class")
+        block = cls.json_schema()
+        if block["required"]:
+            parent.setdefault("required", []).append(path[-1])
+        else:
+            block["default"] = {}
+        props[path[-1]] = block
+    return schema
 
 
 def _defaults_validator():
@@ -79,7 +95,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     Raises:
         ConfigError: naming the offending key path, its value and what was expected.
     """
-    validator = _defaults_validator()(_schema())
+    validator = _defaults_validator()(workflow_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = []
@@ -101,10 +117,12 @@ def _registry_problems(config: dict[str, Any]) -> list[str]:
         for key in config["eval"]["methods"] if key not in METHODS
     ]
     blocks = {s.backbone_block: s for s in STAGES.values() if s.backbone_block}
-    # Keys of ``policy:`` that are not a backbone block: the hindsight range and the stages'
-    # optimisation blocks.
+    from larc_core.objectives import config_blocks
+
+    # Keys of ``policy:`` that are not a backbone block: the hindsight range and the objectives'
+    # blocks.
     settings = ["goal_offset_min", "goal_offset_max", "max_replay_noise",
-                *sorted({s.train_block for s in STAGES.values()})]
+                *sorted(p[1] for p in config_blocks() if len(p) == 2 and p[0] == "policy")]
     for key, block in config["policy"].items():
         if key in settings:
             continue
@@ -201,7 +219,7 @@ def apply_overrides(config: dict[str, Any], overrides: list[str] | None) -> dict
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
         node: Any = config
-        schema: Any = _schema()
+        schema: Any = workflow_schema()
         for depth, part in enumerate(parts[:-1]):
             schema = (schema or {}).get("properties", {}).get(part)
             if isinstance(node, dict) and part not in node and (schema or {}).get("type") == "object":
@@ -219,7 +237,7 @@ def apply_overrides(config: dict[str, Any], overrides: list[str] | None) -> dict
 def _sweep_problems(config: dict[str, Any]) -> list[str]:
     """The WM-FT sweep's blocks hold policy.wm_ft keys; its tuning pairs have their own seed."""
     problems = []
-    allowed = set(_schema()["properties"]["policy"]["properties"]["wm_ft"]["properties"])
+    allowed = set(workflow_schema()["properties"]["policy"]["properties"]["wm_ft"]["properties"])
     sweep = config.get("wm_ft_sweep") or {}
     blocks = {"wm_ft_sweep.base": sweep.get("base") or {}}
     grid = sweep.get("grid") or []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from larc_core import paths
 from larc_core.methods import STAGES, stages_needed
+from larc_core.objectives import stage_objective
 
 HEADER = """\
 # Written by `larc dvc-yaml` from the method registry (larc_core/methods.py): edit the registry
@@ -68,14 +69,18 @@ def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str], claims: boo
     text += _stage("cache_latents", [paths.LATENTS], [paths.DEMOS, WORLD_MODEL_DIR],
                    [paths.LATENTS], ["world_model.train.cache_batch_size"])
     for stage in STAGES.values():
+        objective = stage_objective(stage)
         deps = ([STAGES[stage.init_from].checkpoints, WORLD_MODEL_DIR] if stage.init_from
                 else [paths.LATENTS])
-        targets = [f"{stage.checkpoint_dir(s)}/shared_policy_backbone.pt" for s in seeds]
+        deps += [STAGES[u].checkpoints for u in stage.uses]
+        product = next(iter(objective.output_files.values()))
+        targets = [f"{stage.checkpoint_dir(s)}/{product}" for s in seeds]
         params = ["seeds", "policy.goal_offset_min", "policy.goal_offset_max",
-                  f"policy.{stage.train_block}"]
+                  ".".join(objective.config_class.block)]
         params += [f"policy.{stage.backbone_block}"] if stage.backbone_block else []
         text += _stage(stage.rule, targets, deps, [stage.checkpoints], params)
-    deps = [s.checkpoints for s in STAGES.values()] + [WORLD_MODEL_DIR]
+    # The evaluations read the policies (and the CEM rows the world model).
+    deps = [s.checkpoints for s in STAGES.values() if s.backbone] + [WORLD_MODEL_DIR]
     text += _stage("evaluate", [paths.TABLE, paths.PAIR_DRAWS_MD], deps, [paths.EVAL.split("/{", 1)[0]],
                    ["eval", "planner", "pair_draws"], comments={WORLD_MODEL_DIR: "the CEM rows plan with it"})
     return text + _metrics_and_plots(methods, claims)

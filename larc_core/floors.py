@@ -118,54 +118,104 @@ def world_model_floors(wm_cfg: dict[str, Any], cache_batch: int, threads: int,
             "encode_frame_s": per_frame_b1}
 
 
-def policy_floors(policy_cfg: dict[str, Any], wm_cfg: dict[str, Any], latent_dim: int,
-                  state_dim: int, calls: int = 60) -> dict[str, float]:
-    """Seconds of one optimisation step of each policy stage at the configured batch (one
-    thread: the training rules' threads), of WM-FT's step (its chunk rolled through the
-    predictor), of a step on the true state (rule state_ceiling) and of one batch-1 forward."""
-    from larc_core.losses import imagine_chunks
-    from larc_core.policies import make_policy
+def stage_step_floors(config: dict[str, Any], latent_dim: int, calls: int = 60,
+                      tmp_dir: str | Path | None = None) -> dict[str, float]:
+    """Seconds of one optimisation step of every registered training stage
+    (``policy_step_s.<stage>``), measured through the stage's own objective (its sampler, losses
+    and modules, one thread: the training rules' threads) on random latents of the configured
+    width, with the config's settings (``settings.train_policy``). A stage that starts from or
+    uses another gets that stage's untrained product, saved and read back as in a run."""
+    import dataclasses
+
+    from larc_core.methods import STAGES
+    from larc_core.objectives import TrainData, stage_objective
+    from larc_core.settings import train_policy as stage_settings
     from larc_core.world_model import WorldModel, WorldModelConfig
 
-    train = policy_cfg["train"]
-    bs = int(train["batch_size"])
-    before = torch.get_num_threads()
+    torch.manual_seed(0)
+    wm = WorldModel(WorldModelConfig.from_dict(config["world_model"]["model"])).eval()
+    for p in wm.parameters():
+        p.requires_grad_(False)
+    ep_len = np.full(8, 200)
+    n = int(ep_len.sum())
+    data = TrainData(latents=torch.randn(n, latent_dim), actions=np.random.default_rng(0)
+                     .standard_normal((n, 2)).astype(np.float32),
+                     ep_offset=np.arange(8) * 200, ep_len=ep_len,
+                     train_episodes=np.arange(6), val_episodes=np.arange(6, 8),
+                     goal_offset_min=int(config["policy"]["goal_offset_min"]),
+                     goal_offset_max=int(config["policy"]["goal_offset_max"]), world_model=wm)
     out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+        folders: dict[str, Path] = {}
+
+        def build(name: str):
+            stage, cls = STAGES[name], stage_objective(name)
+            for dep in (*stage.uses, *filter(None, [stage.init_from])):
+                if dep not in folders:
+                    build(dep)
+            settings = stage_settings({**config, "device": "cpu"}, name)
+            cfg = cls.config_class.from_dict(settings["train"])
+            init = cls.load_init(folders[stage.init_from], world_model_sha256="",
+                                 latent_dim=latent_dim, demo_fingerprint="",
+                                 init_rule=STAGES[stage.init_from].rule) \
+                if stage.init_from else None
+            stage_data = data if cls.reads_actions else dataclasses.replace(data, actions=None)
+            obj = cls(stage, cfg, stage_data, model_cfg=settings["backbone"], init=init,
+                      uses={u: folders[u] for u in stage.uses})
+            folders[name] = Path(tmp) / name
+            obj.save(folders[name], {})
+            return obj, cfg
+
+        for name in STAGES:
+            torch.manual_seed(0)
+            out[f"policy_step_s.{name}"] = _objective_step_seconds(*build(name), calls)
+    return out
+
+
+def _objective_step_seconds(obj: Any, cfg: Any, calls: int) -> float:
+    """Median seconds of one optimisation step of an objective: its batch, losses, backward
+    and an AdamW update of its modules."""
+    import itertools
+
+    opt = torch.optim.AdamW(obj.module.parameters(), lr=float(cfg.lr))
+    counter = itertools.count()
+
+    def step() -> None:
+        batch = obj.sample("train", int(cfg.batch_size), 0, next(counter))
+        loss = obj.losses(batch)["total"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return median_seconds(step, calls)
+
+
+def policy_floors(config: dict[str, Any], latent_dim: int, state_dim: int,
+                  calls: int = 60) -> dict[str, float]:
+    """Seconds of one optimisation step of each training stage (:func:`stage_step_floors`),
+    of a Chunk step on the true state (rule state_ceiling) and of one batch-1 policy forward,
+    all with one thread."""
+    from larc_core.policies import make_policy
+
+    policy_cfg = config["policy"]
+    before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        torch.manual_seed(0)
-        wm = WorldModel(WorldModelConfig.from_dict(wm_cfg["model"])).eval()
-        for p in wm.parameters():
-            p.requires_grad_(False)
-        frameskip = wm.cfg.frameskip
+        out = stage_step_floors(config, latent_dim, calls)
+        bs = int(policy_cfg["train"]["batch_size"])
+        policy = make_policy("chunk", latent_dim=state_dim, **policy_cfg["chunk"])
+        opt = torch.optim.AdamW(policy.parameters(), lr=float(policy_cfg["train"]["lr"]))
+        z, zg = torch.randn(bs, state_dim), torch.randn(bs, state_dim)
+        remaining = torch.randint(1, 60, (bs,))
+        target = torch.randn(bs, policy.chunk_len, policy.action_dim)
 
-        def timed_step(stage: str, width: int, consistency: bool = False) -> float:
-            policy = make_policy(stage, latent_dim=width, **policy_cfg[stage])
-            opt = torch.optim.AdamW(policy.parameters(), lr=float(train["lr"]))
-            z, zg = torch.randn(bs, width), torch.randn(bs, width)
-            remaining = torch.randint(1, 60, (bs,))
-            target = torch.randn(bs, policy.chunk_len, policy.action_dim)
+        def state_step() -> None:
+            loss = ((policy.predict(z, zg, remaining) - target) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
 
-            n_chunks = int(policy_cfg["wm_ft"].get("rollout_chunks", 1))
-
-            def step() -> None:
-                pred = policy.predict(z, zg, remaining)
-                loss = ((pred - target) ** 2).mean()
-                if consistency:  # WM-FT's rollout: its chunks imagined through the predictor
-                    imagined = imagine_chunks(wm, lambda zi, j: policy.predict(zi, zg, remaining),
-                                              z, pred, n_chunks, frameskip)
-                    loss = loss + ((imagined - zg.unsqueeze(1)) ** 2).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-
-            return median_seconds(step, calls)
-
-        for stage in ("idm", "chunk", "gc_idm"):
-            if stage in policy_cfg:
-                out[f"policy_step_s.{stage}"] = timed_step(stage, latent_dim)
-        out["policy_step_s.wm_ft"] = timed_step("chunk", latent_dim, consistency=True)
-        out["policy_step_s.state"] = timed_step("chunk", state_dim)
+        out["policy_step_s.state"] = median_seconds(state_step, calls)
         policy = make_policy("chunk", latent_dim=latent_dim, **policy_cfg["chunk"]).eval()
         z1 = torch.randn(1, latent_dim)
         with torch.no_grad():
@@ -300,8 +350,8 @@ def measure_floors(config: dict[str, Any], *, wm_threads: int, state_dim: int,
         ("env step and render", lambda: env_floors(int(config["data"]["resolution"]))),
         ("world-model step and encoder", lambda: world_model_floors(
             wm_cfg, int(wm_cfg["train"]["cache_batch_size"]), wm_threads)),
-        ("policy steps", lambda: policy_floors(
-            config["policy"], wm_cfg, int(wm_cfg["model"]["latent_dim"]), state_dim)),
+        ("training-stage steps", lambda: policy_floors(
+            config, int(wm_cfg["model"]["latent_dim"]), state_dim)),
         ("CEM plan", lambda: cem_plan_floor(wm_cfg, planners or {})),
         ("HDF5 read", lambda: hdf5_read_floor(int(config["data"]["resolution"]))),
         ("report fits", lambda: report_floors(wm_cfg, config.get("views"),

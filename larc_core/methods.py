@@ -1,17 +1,22 @@
-"""The registry of every evaluated method and every trained policy stage.
+"""The registry of every evaluated method and every training stage.
 
 One entry of :data:`METHODS` defines a results-table row; a trained row carries its
-:class:`Stage`, and everything else is derived from these entries: the Snakemake training rules
-(``train_<stage>``, one loop in ``workflow/rules/policies.smk``), the evaluation rule each row
-runs under, the ``larc`` subcommands (``train-<stage>``) and ``--method`` choices, the config
-check of ``eval.methods`` and ``policy.<stage>``, the runtime report's rule names, the training
+:class:`Stage`, and a stage no row evaluates (one whose product other stages or reports read) is
+listed in :data:`TRAINING_ONLY`. Everything else is derived from these entries: the Snakemake
+training rules (``train_<stage>``, one loop in ``workflow/rules/policies.smk``, their outputs
+those of the stage's objective), the evaluation rule each row runs under, the ``larc``
+subcommands (``train-<stage>``) and ``--method`` choices, the config check of ``eval.methods``
+and ``policy.<stage>``, the runtime and performance reports' rule names and floors, the training
 curve titles and the DVC stages (``larc dvc-yaml``).
 
 Adding a policy type (LeRobot style): a folder ``larc_core/policies/<backbone>/`` whose
 ``__init__`` exports ``POLICY`` (a :class:`~larc_core.policies.base.LatentPolicy` subclass with
-a ``config_class``), plus one :class:`Method` line below. ``tests/test_registry.py`` proves it
-by adding a toy one. This module is plain data: it imports nothing from the package, so every
-module can read it without an import cycle.
+a ``config_class``), plus one :class:`Method` line below (``tests/test_registry.py`` adds a toy
+one). Adding a training objective: a folder ``larc_core/objectives/<name>/`` whose ``__init__``
+exports ``OBJECTIVE`` (a :class:`~larc_core.objectives.base.Objective` subclass with a
+``config_class``), plus a stage naming it (``tests/test_objectives.py`` adds a toy one). This
+module is plain data: it imports nothing from the package, so every module can read it without an
+import cycle.
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ EVAL_RULES = {POLICY: "eval", PLANNER: "eval_planner", REFERENCE: "eval_referenc
 
 @dataclass(frozen=True)
 class Stage:
-    """One trained policy stage: rule ``train_<name>``, subcommand ``larc train-<name>``, one
-    checkpoint folder ``<checkpoints>/seed<s>/`` per training seed holding
-    ``shared_policy_backbone.pt``, ``action_stats.pt`` and ``train_log.jsonl``."""
+    """One training stage: rule ``train_<name>``, subcommand ``larc train-<name>``, one
+    checkpoint folder ``<checkpoints>/seed<s>/`` per training seed holding its objective's
+    outputs (a policy: ``shared_policy_backbone.pt``, ``action_stats.pt``; every stage:
+    ``train_log.jsonl``)."""
 
     name: str
     """Identifier of the stage (rule and state-folder names, ``policy.<name>`` config block)."""
@@ -38,21 +44,22 @@ class Stage:
     """Checkpoint root, relative to the workflow root (the published LARC layout)."""
     description: str
     """One line: what it trains (rule docstring, CLI help)."""
-    backbone: str = ""
-    """Policy folder under ``larc_core/policies/`` (default: ``name``)."""
+    objective: str = "bc"
+    """Training objective: the folder ``larc_core/objectives/<objective>/`` (its settings, losses,
+    sampling and outputs)."""
+    backbone: str | None = ""
+    """Policy folder under ``larc_core/policies/`` (default: ``name``); None for a stage whose
+    objective produces no policy (a latent action model)."""
     init_from: str | None = None
-    """Stage whose checkpoint (same seed) this one fine-tunes; its backbone settings are that
+    """Stage whose checkpoint (same seed) this one starts from; its backbone settings are that
     checkpoint's, so it has no ``policy.<name>`` backbone block."""
-    rollout_consistency: bool = False
-    """Add the rollout-consistency loss: the predicted chunk, rolled through the frozen
-    predictor, must land on the recorded future latent (WM-FT)."""
-    train_block: str = "train"
-    """Config block under ``policy:`` with its optimisation settings."""
+    uses: tuple[str, ...] = ()
+    """Stages whose products (same seed) its objective reads, e.g. a latent action model."""
     priority: int = 0
     """Snakemake priority (the Chunk -> WM-FT chain is the run's critical path)."""
 
     def __post_init__(self) -> None:
-        if not self.backbone:
+        if self.backbone == "":
             object.__setattr__(self, "backbone", self.name)
 
     @property
@@ -68,7 +75,7 @@ class Stage:
     @property
     def backbone_block(self) -> str | None:
         """Config block under ``policy:`` with its backbone settings (None: inherited)."""
-        return None if self.init_from else self.name
+        return None if self.init_from or not self.backbone else self.name
 
     def checkpoint_dir(self, seed: int | str) -> str:
         """Checkpoint folder of the policy trained with ``seed``."""
@@ -140,8 +147,7 @@ METHODS: dict[str, Method] = {
         Method("larc_chunk_wm_ft", "LARC-Chunk + WM-FT", POLICY, Stage(
             "wm_ft", "checkpoints/larc_chunk_backbone_wm_ft",
             "LARC-Chunk + WM-FT: the Chunk policy fine-tuned through the frozen predictor.",
-            backbone="chunk", init_from="chunk", rollout_consistency=True, train_block="wm_ft",
-            priority=10)),
+            objective="wm_ft", backbone="chunk", init_from="chunk", priority=10)),
         # Baseline: inverse dynamics also conditioned on the steps left to the goal.
         Method("gc_idm", "GC-IDM", POLICY, Stage(
             "gc_idm", "checkpoints/gc_idm_backbone_latent",
@@ -157,7 +163,16 @@ METHODS: dict[str, Method] = {
     )
 }
 
-STAGES: dict[str, Stage] = {m.stage.name: m.stage for m in METHODS.values() if m.stage}
+TRAINING_ONLY: tuple[Stage, ...] = (
+    Stage("lam", "checkpoints/latent_action_model",
+          "Latent action model: codes of the change z_t -> z_t+k, learned without actions.",
+          objective="lam", backbone=None),
+)
+"""Stages trained for what other stages or reports read, not evaluated as a table row."""
+
+STAGES: dict[str, Stage] = {
+    s.name: s for s in (*(m.stage for m in METHODS.values() if m.stage), *TRAINING_ONLY)
+}
 """Every trained stage, in registry order (keyed by ``Stage.name``)."""
 
 
@@ -165,6 +180,9 @@ def _check_registry() -> None:
     for stage in STAGES.values():
         if stage.init_from is not None and stage.init_from not in STAGES:
             raise ValueError(f"stage {stage.name!r} fine-tunes unknown stage {stage.init_from!r}")
+        unknown = [u for u in stage.uses if u not in STAGES]
+        if unknown:
+            raise ValueError(f"stage {stage.name!r} uses unknown stages {unknown}")
     folders = [s.checkpoints for s in STAGES.values()]
     if len(set(folders)) != len(folders):
         raise ValueError(f"two stages share a checkpoint folder: {folders}")
@@ -189,11 +207,13 @@ def get_stage(name: str) -> Stage:
 
 def stages_needed(method_keys: list[str]) -> list[str]:
     """Training stages the evaluation of ``method_keys`` needs: their own and every stage one
-    of them fine-tunes from, in registry order."""
+    of them starts from or uses, in registry order."""
     needed: set[str] = set()
-    for key in method_keys:
-        stage = get_method(key).stage
-        while stage is not None and stage.name not in needed:
-            needed.add(stage.name)
-            stage = STAGES[stage.init_from] if stage.init_from else None
+    todo = [get_method(key).stage for key in method_keys]
+    while todo:
+        stage = todo.pop()
+        if stage is None or stage.name in needed:
+            continue
+        needed.add(stage.name)
+        todo.extend(STAGES[s] for s in (*stage.uses, *filter(None, [stage.init_from])))
     return [s for s in STAGES if s in needed]

@@ -54,10 +54,13 @@ def cache_latents(config: dict) -> dict[str, Any]:
 
 def train_policy(config: dict, stage: str) -> dict[str, Any]:
     """Rule ``train_<stage>``: its backbone block (none for a fine-tuning stage, which keeps its
-    initial checkpoint's), its optimisation block, the hindsight goal range and the device."""
+    initial checkpoint's, or a stage that trains no policy), its objective's block, the
+    hindsight goal range and the device."""
+    from larc_core.objectives import stage_objective
+
     st, p = get_stage(stage), config["policy"]
-    train = dict(p[st.train_block])
-    # A fine-tuning block may leave the batch size to the shared training block.
+    train = dict(objective_block(config, stage_objective(st).config_class.block))
+    # A block may leave the batch size to the shared training block (WM-FT does).
     train.setdefault("batch_size", p["train"]["batch_size"])
     out = {
         "stage": stage,
@@ -72,6 +75,20 @@ def train_policy(config: dict, stage: str) -> dict[str, Any]:
     if st.init_from:  # the checkpoint it starts from must match its own stage's block
         out["init_backbone"] = _block(p, get_stage(st.init_from).backbone_block)
     return out
+
+
+def lam_report(config: dict) -> dict[str, Any]:
+    """Rule lam_report: the probe's ridge penalty and the windows measured per split."""
+    r = config["lam_report"]
+    return {"ridge": r["ridge"], "max_windows": r["max_windows"]}
+
+
+def objective_block(config: dict, block: tuple[str, ...]) -> dict[str, Any]:
+    """The objective block at path ``block`` of the config (e.g. ``("policy", "wm_ft")``)."""
+    node = config
+    for key in block:
+        node = node[key]
+    return node
 
 
 def _block(policy: dict, name: str | None) -> dict[str, Any]:

@@ -125,11 +125,12 @@ def train_policy(
     settings: dict, seed: int, demos: str = paths.DEMOS, latents: str = paths.LATENTS,
     world_model: str = paths.WORLD_MODEL, out_dir: str | None = None,
     init_dir: str | None = None, threads: int = 1, state_dir: str | Path | None = None,
-    accept_checkpoint_config: bool = False,
+    accept_checkpoint_config: bool = False, uses: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Train the stage of ``settings`` (``settings.train_policy``) with one seed; a fine-tuning
-    stage starts from ``init_dir`` (default: the same seed's checkpoint of the stage it
-    fine-tunes).
+    """Train the stage of ``settings`` (``settings.train_policy``: a policy or any other
+    registered stage) with one seed; a stage with ``init_from`` starts from ``init_dir``
+    (default: the same seed's checkpoint of that stage), one with ``uses`` reads the products in
+    ``uses`` (stage name -> folder; default: the same seed's folders of those stages).
 
     Checkpoints go to ``out_dir`` (default ``paths.policy_dir(stage, seed)``); the resumable
     state to ``state_dir`` (default ``.larc_state/train_<stage>/seed<s>``), whose lock it holds
@@ -139,7 +140,7 @@ def train_policy(
     from larc_core.locking import exclusive
     from larc_core.methods import get_stage
     from larc_core.settings import backbone_block
-    from larc_core.training.policy_train import train_policy as train
+    from larc_core.training.train_stage import train_stage
 
     _threads(threads)
     stage = get_stage(settings["stage"])
@@ -148,20 +149,36 @@ def train_policy(
     if stage.init_from:
         init = get_stage(stage.init_from)
         init_dir = init_dir or paths.policy_dir(stage.init_from, seed)
-        check_policy(init.backbone, settings["init_backbone"], backbone_block(init.name),
-                     Path(init_dir) / "shared_policy_backbone.pt", init.rule, accept)
+        if init.backbone:
+            check_policy(init.backbone, settings["init_backbone"], backbone_block(init.name),
+                         Path(init_dir) / "shared_policy_backbone.pt", init.rule, accept)
+    uses = {name: (uses or {}).get(name) or paths.policy_dir(name, seed) for name in stage.uses}
     out_dir = out_dir or paths.policy_dir(stage.name, seed)
     state_dir = Path(state_dir or Path(paths.STATE_ROOT) / stage.rule / f"seed{seed}")
-    with exclusive(state_dir, f"{stage.name} policy {out_dir}"):
-        return train(
+    with exclusive(state_dir, f"{stage.name} {out_dir}"):
+        return train_stage(
             stage.name, demo_path=demos, latents_path=latents, world_model_path=world_model,
             out_dir=out_dir, state_dir=state_dir,
             policy_cfg=settings["backbone"], train_cfg=settings["train"],
             goal_offset_min=settings["goal_offset_min"],
             goal_offset_max=settings["goal_offset_max"], seed=int(seed),
             device=settings["device"], init_dir=init_dir if stage.init_from else None,
-            max_replay_noise=settings.get("max_replay_noise"),
+            uses=uses, max_replay_noise=settings.get("max_replay_noise"),
         )
+
+
+def lam_report(settings: dict, models: dict[int, str], demos: str = paths.DEMOS,
+               latents: str = paths.LATENTS, world_model: str = paths.WORLD_MODEL,
+               out_md: str = paths.LAM_MD, out_json: str = paths.LAM_JSON) -> dict:
+    """``results/lam.md``: codebook usage, forward error and action probe of the latent action
+    model of every seed in ``models`` (seed -> model file; ``settings.lam_report``)."""
+    from larc_core.reporting.lam import write_lam_report
+
+    res = write_lam_report(models, demos, latents, world_model, out_md, out_json,
+                           settings["ridge"], settings["max_windows"])
+    log.info("wrote %s: smallest slot perplexity %.1f, largest forward error %.3f x copy",
+             out_md, res["summary"]["min_perplexity"], res["summary"]["max_forward_ratio"])
+    return res
 
 
 def eval_pairs(settings: dict, offset: int, demos: str = paths.DEMOS,
@@ -415,12 +432,15 @@ def world_model_views(settings: dict, demos: str, world_model: str, latents: str
 
 def training_curve_title(name: str) -> str:
     """Title of the training-curves figure of ``world_model`` or a registered stage."""
-    from larc_core.methods import METHODS
+    from larc_core.methods import METHODS, STAGES
 
     if name == "world_model":
         return "World model (JEPA) training"
     labels = {m.stage.name: m.label for m in METHODS.values() if m.stage}
-    return f"{labels[name]} training" if name in labels else name
+    if name in labels:
+        return f"{labels[name]} training"
+    # A stage no table row evaluates: the first clause of its description.
+    return f"{STAGES[name].description.split(':')[0]} training" if name in STAGES else name
 
 
 def training_curves(name: str, train_logs: str | list[str], out: str) -> None:

@@ -22,6 +22,52 @@ def copy_workflow(dest: Path, repo: Path = REPO) -> Path:
     return dest
 
 
+REGISTRY_ANCHOR = "        # Planner baseline on the same frozen world model"
+"""The line of ``larc_core/methods.py`` a test inserts its registry line before."""
+
+
+def extend_package(dest: Path, folder: str, files: dict[str, str], registry_line: str) -> dict:
+    """A copy of the package and workflow in ``dest`` with a new folder ``larc_core/<folder>``
+    holding ``files`` and ``registry_line`` added to ``larc_core/methods.py`` (checked to be the
+    only change there); returns the environment that imports that copy."""
+    import difflib
+    import os
+
+    copy_workflow(dest)
+    shutil.copytree(REPO / "larc_core", dest / "larc_core",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    target = dest / "larc_core" / folder
+    target.mkdir()
+    for name, text in files.items():
+        (target / name).write_text(text)
+    registry = dest / "larc_core/methods.py"
+    before = registry.read_text()
+    assert before.count(REGISTRY_ANCHOR) == 1
+    after = before.replace(REGISTRY_ANCHOR, registry_line.rstrip("\n") + "\n" + REGISTRY_ANCHOR)
+    registry.write_text(after)
+    changed = [d for d in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0)
+               if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+    assert changed == ["+" + registry_line.rstrip("\n")], changed
+    return {**os.environ, "PYTHONPATH": str(dest)}
+
+
+def larc_cli(cwd: Path, env: dict | None = None):
+    """``cli(*args) -> stdout``: the ``larc`` command line run in ``cwd`` (asserting success)."""
+    def cli(*args: str) -> str:
+        res = subprocess.run([sys.executable, "-m", "larc_core.cli", *args], cwd=cwd, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return res.stdout
+    return cli
+
+
+def reuse_smoke_inputs(work: Path, dest: Path) -> None:
+    """The smoke run's data, world model, latents and pairs copied into ``dest`` with their time
+    stamps (Snakemake takes them as built); none of its trained policies."""
+    for rel in ("data", "checkpoints/world_model", "results/eval", "artifacts"):
+        shutil.copytree(work / rel, dest / rel, ignore=shutil.ignore_patterns("larc_*", "gc_*"))
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, configfile: str = SMOKE_CONFIG,
               env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real Snakemake on ``workdir`` with ``configfile``; on failure (with ``check``)

@@ -7,16 +7,15 @@ import json
 import numpy as np
 import pytest
 
+from larc_core.evaluation.statistics import paired_difference, verdict
 from larc_core.io import ArtifactError
 from larc_core.reporting.claims import (
     README_BEGIN,
     README_END,
     evaluate_claims,
-    paired_difference,
     readme_markers,
     render_claims,
     update_readme_claims,
-    verdict,
 )
 
 

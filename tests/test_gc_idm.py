@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from larc_core.engine.sampler import HindsightSampler
 from larc_core.evaluation.controller import LatentPolicyController
 from larc_core.methods import get_method
 from larc_core.policies import ActionStats, GCIDMPolicy, LatentPolicy, make_policy
 from larc_core.policies.checkpoint import load_policy, save_policy
-from larc_core.training import policy_train
+from larc_core.training.train_stage import train_stage
 
 CFG = {"latent_dim": 16, "hidden_dim": 32, "depth": 2, "horizon_dim": 8}
 
@@ -76,7 +77,7 @@ def artifacts(tiny_latents):
 
 
 def _train(root, out, state):
-    return policy_train.train_policy(
+    return train_stage(
         "gc_idm", demo_path=root / "demos.h5", latents_path=root / "latents.pt",
         world_model_path=root / "wm.pt", out_dir=out, state_dir=state,
         policy_cfg={"hidden_dim": 32, "depth": 2, "horizon_dim": 8}, train_cfg=TRAIN,
@@ -86,7 +87,7 @@ def _train(root, out, state):
 
 def test_training_lowers_loss_is_seeded_and_feeds_true_offsets(artifacts, tmp_path, monkeypatch):
     sampled, seen = [], []
-    real_sample, real_forward = policy_train.HindsightSampler.sample, GCIDMPolicy.forward
+    real_sample, real_forward = HindsightSampler.sample, GCIDMPolicy.forward
 
     def spy_sample(self, batch_size, seed, step):
         batch = real_sample(self, batch_size, seed, step)
@@ -97,7 +98,7 @@ def test_training_lowers_loss_is_seeded_and_feeds_true_offsets(artifacts, tmp_pa
         seen.append(remaining.detach().clone())
         return real_forward(self, z, z_goal, remaining)
 
-    monkeypatch.setattr(policy_train.HindsightSampler, "sample", spy_sample)
+    monkeypatch.setattr(HindsightSampler, "sample", spy_sample)
     monkeypatch.setattr(GCIDMPolicy, "forward", spy_forward)
     meta = _train(artifacts, tmp_path / "a", tmp_path / "sa")
     # Every forward pass (60 training steps + 1 validation batch) got its batch's goal offsets.

@@ -124,6 +124,36 @@ def test_no_import_cycle():
     )
 
 
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph collapsed to the package's top-level packages and modules
+    (``larc_core.evaluation.pairs`` -> ``larc_core.evaluation``), self-edges left out."""
+    def top(m: str) -> str:
+        return ".".join(m.split(".")[:2])
+
+    out: dict[str, set[str]] = {}
+    for m, imports in graph.items():
+        out.setdefault(top(m), set()).update(top(i) for i in imports if top(i) != top(m))
+    return out
+
+
+def test_package_graph_finds_a_cycle_between_packages():
+    graph = {"larc_core.a.x": {"larc_core.b.y"}, "larc_core.b.y": set(),
+             "larc_core.b.z": {"larc_core.a"}, "larc_core.a": set()}
+    assert find_cycle(package_graph(graph)) in (["larc_core.a", "larc_core.b", "larc_core.a"],
+                                                ["larc_core.b", "larc_core.a", "larc_core.b"])
+    assert find_cycle(package_graph({"larc_core.a.x": {"larc_core.a.y"},
+                                     "larc_core.a.y": {"larc_core.a.x"}})) is None
+
+
+def test_no_import_cycle_between_packages():
+    """No two packages (or top-level modules) import each other, even through modules that
+    have no cycle among themselves: every package sits in one layer."""
+    cycles = all_cycles(package_graph(import_graph()))
+    assert not cycles, "import cycles between larc_core packages:\n" + "\n".join(
+        " -> ".join(c) for c in cycles
+    )
+
+
 def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
     """Every module ``start`` imports, directly or through others."""
     seen, todo = set(), [start]
@@ -136,17 +166,25 @@ def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_no_import_runs_up_the_layers():
-    """The training engine sits below the models, and the world model below the policies:
-    ``engine`` reaches only ``io`` and ``logs``; nothing in ``world_model`` reaches the policy
-    training, the policies, evaluation or planning."""
+    """The training engine sits below the models, the world model below the policies and the
+    objectives, the objectives below training, evaluation and reports: ``engine`` reaches only
+    ``io`` and ``logs``; nothing in ``world_model`` reaches the objectives, the policy training,
+    the policies, evaluation or planning; nothing in ``objectives`` reaches the training driver,
+    the settings, the config, evaluation or reports."""
     graph = import_graph()
     engine = {m for m in graph if m.startswith("larc_core.engine")}
     assert engine, "larc_core.engine is gone"
     for m in engine:
         below = {r for r in _reach(graph, m) if not r.startswith("larc_core.engine")}
         assert below <= {"larc_core.io", "larc_core.logs"}, (m, below)
-    above = ("larc_core.training", "larc_core.policies", "larc_core.evaluation",
-             "larc_core.planning", "larc_core.stages")
+    above = ("larc_core.training", "larc_core.objectives", "larc_core.policies",
+             "larc_core.evaluation", "larc_core.planning", "larc_core.stages")
     for m in (m for m in graph if m.startswith("larc_core.world_model")):
+        up = sorted(r for r in _reach(graph, m) if r.startswith(above))
+        assert not up, f"{m} imports upward: {up}"
+    # The objectives sit below the training driver, the evaluation and the reports.
+    above = ("larc_core.training", "larc_core.evaluation", "larc_core.reporting",
+             "larc_core.stages", "larc_core.settings", "larc_core.config", "larc_core.cli")
+    for m in (m for m in graph if m.startswith("larc_core.objectives")):
         up = sorted(r for r in _reach(graph, m) if r.startswith(above))
         assert not up, f"{m} imports upward: {up}"

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from larc_core.engine import loop
+from larc_core.engine.sampler import HindsightSampler
 from larc_core.io import ArtifactError
 from larc_core.policies.checkpoint import load_policy
-from larc_core.training import policy_train
+from larc_core.training.train_stage import train_stage
 from larc_core.world_model import (
     WorldModel,
     save_world_model,
@@ -31,7 +32,7 @@ def artifacts(tiny_latents, tmp_path_factory):
 
 
 def _train(root, out, state, stage="chunk", init=None, wm="wm.pt"):
-    return policy_train.train_policy(
+    return train_stage(
         stage, demo_path=root / "demos.h5", latents_path=root / "latents.pt",
         world_model_path=root / wm, out_dir=out, state_dir=state,
         policy_cfg={} if stage == "wm_ft" else CHUNK,
@@ -64,7 +65,7 @@ def test_wm_ft_matches_the_path_or_rolls_further(artifacts, tmp_path, wm_ft):
     """WM-FT's other targets (every block's latent) and longer imagined rollouts (the policy
     re-queried on its imagined latent) train, and move the weights off the Chunk's."""
     _train(artifacts, tmp_path / "a", tmp_path / "sa")
-    meta = policy_train.train_policy(
+    meta = train_stage(
         "wm_ft", demo_path=artifacts / "demos.h5", latents_path=artifacts / "latents.pt",
         world_model_path=artifacts / "wm.pt", out_dir=tmp_path / "ft", state_dir=tmp_path / "s",
         policy_cfg={}, train_cfg=dict(TRAIN, consistency_weight=1.0, **wm_ft),
@@ -76,20 +77,20 @@ def test_wm_ft_matches_the_path_or_rolls_further(artifacts, tmp_path, wm_ft):
 
 def test_crash_then_resume_equals_uninterrupted(artifacts, tmp_path, monkeypatch):
     _train(artifacts, tmp_path / "ref", tmp_path / "sref")
-    real = policy_train.HindsightSampler.sample
+    real = HindsightSampler.sample
 
     def crash_at_9(self, batch_size, seed, step):
         if step == 9:
             raise KeyboardInterrupt("simulated kill")
         return real(self, batch_size, seed, step)
 
-    monkeypatch.setattr(policy_train.HindsightSampler, "sample", crash_at_9)
+    monkeypatch.setattr(HindsightSampler, "sample", crash_at_9)
     with pytest.raises(KeyboardInterrupt):
         _train(artifacts, tmp_path / "run", tmp_path / "srun")
     assert not (tmp_path / "run" / "shared_policy_backbone.pt").exists()
     state = torch.load(tmp_path / "srun" / "last.pt", weights_only=True)
     assert state["format"] == loop.STATE_FORMAT and state["step"] == 8  # the shared loop's
-    monkeypatch.setattr(policy_train.HindsightSampler, "sample", real)
+    monkeypatch.setattr(HindsightSampler, "sample", real)
     real_load, loaded = loop._load_state, []
 
     def spy(path, run_hash):  # the world model resumes through the same function
@@ -134,7 +135,7 @@ def replayed(tiny_latents, tmp_path_factory):
 def test_policies_train_on_the_replay_levels_asked_for(replayed, tmp_path, limit, levels):
     """policy.max_replay_noise keeps the episodes at or below the level (0.1 keeps level 0.1,
     stored as float32); the checkpoint records it and how many episodes trained."""
-    meta = policy_train.train_policy(
+    meta = train_stage(
         "idm", demo_path=replayed / "demos.h5", latents_path=replayed / "latents.pt",
         world_model_path=replayed / "wm.pt", out_dir=tmp_path / "out", state_dir=tmp_path / "s",
         policy_cfg={"hidden_dim": 16, "depth": 1}, train_cfg=dict(TRAIN, steps=2),

@@ -4,17 +4,12 @@ dvc.yaml: adding a policy type is its folder plus one registry line (proved with
 from __future__ import annotations
 
 import copy
-import difflib
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, copy_workflow, planned_jobs, snakemake
+from helpers import REPO, extend_package, larc_cli, planned_jobs, reuse_smoke_inputs, snakemake
 
 from larc_core.config import ConfigError, validate_config
 from larc_core.dvc_stages import dvc_yaml
@@ -30,12 +25,14 @@ def test_committed_dvc_yaml_is_the_registry_s():
     stages = yaml.safe_load(text)["stages"]
     for stage in STAGES.values():
         assert stages[stage.rule]["outs"] == [stage.checkpoints]
-        assert stage.checkpoints in stages["evaluate"]["deps"]
+        # The evaluations read the policies; a latent action model is no table row's.
+        assert (stage.checkpoints in stages["evaluate"]["deps"]) == bool(stage.backbone)
 
 
 def test_registry_defines_policies_stages_and_rules():
-    assert set(POLICY_REGISTRY) == {s.backbone for s in STAGES.values()} == {"idm", "chunk",
-                                                                              "gc_idm"}
+    assert set(POLICY_REGISTRY) == {s.backbone for s in STAGES.values() if s.backbone} == {
+        "idm", "chunk", "gc_idm"}
+    assert STAGES["lam"].backbone is None and STAGES["lam"].objective == "lam"
     assert {m.eval_rule for m in METHODS.values()} == {"eval", "eval_planner", "eval_reference"}
     assert get_method("larc_chunk_wm_ft").stage.init_from == "chunk"
     assert stages_needed(["larc_chunk_wm_ft", "noop"]) == ["chunk", "wm_ft"]
@@ -99,28 +96,12 @@ __all__ = ["POLICY", "ToyConfig", "ToyPolicy"]
 # ... and one registry line.
 TOY_LINE = ('        Method("toy", "Toy", POLICY, Stage("toy", "checkpoints/toy_backbone_latent", '
             '"Toy: a linear map of (z_t, z_goal).")),\n')
-REGISTRY_ANCHOR = "        # Planner baseline on the same frozen world model"
 
 
 def add_toy_policy(dest: Path) -> dict[str, str]:
     """A copy of the package and workflow in ``dest`` with the toy policy added; returns the
     environment that imports that copy."""
-    copy_workflow(dest)
-    shutil.copytree(REPO / "larc_core", dest / "larc_core",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    folder = dest / "larc_core/policies/toy"
-    folder.mkdir()
-    for name, text in TOY_FILES.items():
-        (folder / name).write_text(text)
-    registry = dest / "larc_core/methods.py"
-    before = registry.read_text()
-    assert before.count(REGISTRY_ANCHOR) == 1
-    after = before.replace(REGISTRY_ANCHOR, TOY_LINE.rstrip("\n") + "\n" + REGISTRY_ANCHOR)
-    registry.write_text(after)
-    changed = [d for d in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0)
-               if d[:1] in "+-" and not d.startswith(("+++", "---"))]
-    assert changed == ["+" + TOY_LINE.rstrip("\n")], changed
-    return {**os.environ, "PYTHONPATH": str(dest)}
+    return extend_package(dest, "policies/toy", TOY_FILES, TOY_LINE)
 
 
 @pytest.mark.e2e
@@ -132,17 +113,14 @@ def test_a_toy_policy_type_is_its_folder_plus_one_registry_line(smoke_run, tmp_p
     toy = tmp_path / "toy"
     env = add_toy_policy(toy)
 
-    def cli(*args: str) -> str:
-        res = subprocess.run([sys.executable, "-m", "larc_core.cli", *args], cwd=toy, env=env,
-                             capture_output=True, text=True, timeout=600)
-        assert res.returncode == 0, res.stderr[-3000:]
-        return res.stdout
+    cli = larc_cli(toy, env)
     assert "train-toy" in cli("--help") and "Toy: a linear map" in cli("train-toy", "--help")
     assert "toy" in cli("eval", "--help")
 
     config = yaml.safe_load((toy / "config/smoke.yaml").read_text())
     config["eval"]["methods"] = ["toy", "noop"]
     config["policy"]["toy"] = {"hidden_dim": 8}  # a backbone block: checked against ToyConfig
+    config["lam_report"] = {"enabled": False}  # no latent action model: the toy trains alone
     (toy / "config/toy.yaml").write_text(yaml.safe_dump(config))
     assert "valid" in cli("validate-config", "--config", "config/toy.yaml")
 
@@ -153,10 +131,9 @@ def test_a_toy_policy_type_is_its_folder_plus_one_registry_line(smoke_run, tmp_p
     assert not {s.rule for s in STAGES.values()} & set(jobs), jobs  # no other policy trains
     assert jobs["eval"] == len(seeds) * len(offsets) and jobs["training_curves"] == 2, jobs
 
-    # A real run on the smoke run's data, world model, latents and pairs (time stamps kept, so
-    # Snakemake takes them as built): it trains the toy for seed 0 and evaluates it.
-    for rel in ("data", "checkpoints/world_model", "results/eval", "artifacts"):
-        shutil.copytree(work / rel, toy / rel, ignore=shutil.ignore_patterns("larc_*", "gc_*"))
+    # A real run on the smoke run's data, world model, latents and pairs: it trains the toy for
+    # seed 0 and evaluates it.
+    reuse_smoke_inputs(work, toy)
     target = f"results/eval/toy/seed0_h{offsets[0]}.json"
     dry = snakemake(toy, "-n", target, configfile="config/toy.yaml", env=env)
     assert planned_jobs(dry.stdout + dry.stderr) == {"train_toy": 1, "eval": 1}

@@ -45,6 +45,8 @@ def expected_jobs(config: dict) -> dict[str, int]:
     draw_offsets = [o for o in d["offsets"] if o in e["offsets"]]
     kinds = Counter(METHODS[m].eval_rule for m in e["methods"])
     needed = stages_needed(e["methods"])
+    lam = ["lam"] if config.get("lam_report", {}).get("enabled", True) else []
+    needed += [s for s in lam if s not in needed]
     jobs = {
         "link_artifacts": 1, "collect_demos": 1, "data_report": 1, "train_world_model": 1,
         "cache_latents": 1, "eval_pairs": len(e["offsets"]),
@@ -64,6 +66,8 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "draw_pairs": len(d["seeds"]) * len(draw_offsets) * bool(draw_rows),
         "eval_draw": len(draw_rows) * len(seeds) * len(d["seeds"]) * len(draw_offsets),
         "pair_draws": int(bool(draw_rows and draw_offsets)),
+        # The latent action model's report (its stage trains once per seed, above).
+        "lam_report": len(lam),
     }
     return {rule: n for rule, n in jobs.items() if n}
 
@@ -590,13 +594,19 @@ def test_same_seed_rebuilds_identical_artifacts(smoke_run, repo_root, tmp_path):
 @pytest.mark.e2e
 def test_only_the_training_the_evaluated_methods_need_is_scheduled(repo_root, tmp_path):
     work = copy_workflow(tmp_path)
-    for methods, trained in (
-        ('["larc_chunk", "noop"]', {"train_chunk"}),
-        ('["larc_chunk_wm_ft", "cem_commit5"]', {"train_chunk", "train_wm_ft"}),  # WM-FT's init
-        ('["larc_idm", "gc_idm"]', {"train_idm", "train_gc_idm"}),
+    for lam in (True, False):
+        config = yaml.safe_load((work / "config/smoke.yaml").read_text())
+        config["lam_report"] = {"enabled": lam}
+        (work / f"config/lam_{lam}.yaml").write_text(yaml.safe_dump(config))
+    for methods, lam, trained in (
+        ('["larc_chunk", "noop"]', False, {"train_chunk"}),
+        ('["larc_chunk_wm_ft", "cem_commit5"]', False, {"train_chunk", "train_wm_ft"}),
+        ('["larc_idm", "gc_idm"]', False, {"train_idm", "train_gc_idm"}),
+        # The latent action model trains for its report, which no row needs.
+        ('["noop"]', True, {"train_lam"}),
     ):
         res = snakemake(work, "-n", "results/table.md", "--config",
-                        f'eval={{"methods": {methods}}}')
+                        f'eval={{"methods": {methods}}}', configfile=f"config/lam_{lam}.yaml")
         jobs = planned_jobs(res.stdout + res.stderr)
         assert {j for j in jobs if j.startswith("train_") and j != "train_world_model"} == \
             trained, (methods, jobs)
@@ -636,7 +646,7 @@ def test_dvc_metrics_and_plots_from_the_run(smoke_run):
 def test_pair_draw_check_reruns_the_rows_on_another_draw(smoke_run):
     """Rule pair_draws sets each checked row's success on the table's pairs beside the same
     checkpoints' success on pairs drawn with another seed, from the evaluation files."""
-    from larc_core.reporting.claims import episode_outcomes
+    from larc_core.evaluation.statistics import episode_outcomes
 
     work, _ = smoke_run
     d = SMOKE["pair_draws"]
@@ -659,6 +669,28 @@ def test_pair_draw_check_reruns_the_rows_on_another_draw(smoke_run):
                                    f"pairs_h{r['offset']}.json").read_text())
         assert pairs["seed"] == r["draw_seed"] != SMOKE["eval"]["seed"]
     assert "| LARC-Chunk + WM-FT | h25 | 43 |" in (work / "results/pair_draws.md").read_text()
+
+
+@pytest.mark.e2e
+def test_latent_action_report_measures_every_seed_s_model(smoke_run):
+    """Rule train_lam trains one latent action model per seed; rule lam_report measures each
+    on the validation episodes and the training curves show its losses."""
+    import torch
+
+    work, _ = smoke_run
+    doc = json.loads((work / "results/lam.json").read_text())
+    assert sorted(doc["seeds"]) == [str(s) for s in SEEDS]
+    lam = SMOKE["lam"]
+    for seed, m in doc["seeds"].items():
+        assert len(m["usage"]) == len(m["perplexity"]) == 2 and m["windows"] > 0
+        assert 1.0 <= m["joint_perplexity"] <= 16 ** 2 and m["copy_mse"] > 0
+        assert m["forward_ratio"] == pytest.approx(m["forward_mse"] / m["copy_mse"])
+        saved = torch.load(work / f"checkpoints/latent_action_model/seed{seed}/"
+                           "latent_action_model.pt", weights_only=False)
+        assert saved["meta"]["seed"] == int(seed) and saved["meta"]["steps"] == lam["steps"]
+    md = (work / "results/lam.md").read_text()
+    assert md.count("\n| ") == len(SEEDS) + 1 and "copy baseline" in md
+    assert (work / "results/figures/training_lam.png").stat().st_size > 0
 
 
 @pytest.mark.e2e

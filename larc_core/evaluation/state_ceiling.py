@@ -1,7 +1,7 @@
 """True-state ceiling of the LARC policies: what the world model costs them.
 
 LARC-IDM and LARC-Chunk are trained with the project's own trainer
-(:func:`larc_core.training.policy_train.fit_policy`) and settings on the TRUE simulator state
+(:func:`larc_core.training.fit.fit_stage`) and settings on the TRUE simulator state
 instead of the world model's latents, and run on the evaluation's own start/goal pairs (the
 ``eval_pairs`` files, same budget and success test). The gap between these rates and the latent
 rows of the table is what the frozen world model's representation costs the policies.
@@ -26,7 +26,8 @@ from larc_core.envs.success import ANGLE_TOL, POS_TOL, pose_errors
 from larc_core.evaluation.pairs import load_pairs
 from larc_core.io import sha256_file
 from larc_core.logs import get_logger
-from larc_core.training.policy_train import FitResult, fit_policy
+from larc_core.objectives import TrainData
+from larc_core.training.fit import FitResult, fit_stage
 
 log = get_logger("eval.state_ceiling")
 
@@ -58,16 +59,15 @@ def fit_state_policy(stage: str, states: np.ndarray, actions: np.ndarray, ep_off
                      goal_offset_min: int, goal_offset_max: int, seed: int,
                      state_path: str | Path, progress: bool = False,
                      identity: dict[str, Any] | None = None) -> FitResult:
-    """``fit_policy`` on state features (N, 6) instead of latents; same sampler and losses.
-    ``identity`` (e.g. the demonstration file's hash) keys the resume state to the data."""
-    return fit_policy(
-        stage, latents=torch.from_numpy(state_features(states)), actions=actions,
-        ep_offset=ep_offset, ep_len=ep_len, train_episodes=train_episodes,
-        val_episodes=val_episodes, policy_cfg=policy_cfg, train_cfg=train_cfg,
-        goal_offset_min=goal_offset_min, goal_offset_max=goal_offset_max, seed=seed,
-        state_path=state_path, progress=progress,
-        identity={"features": "state6", **(identity or {})},
-    )
+    """``fit_stage`` on state features (N, 6) instead of latents; same objective, sampler and
+    losses. ``identity`` (e.g. the demonstration file's hash) keys the resume state to the data."""
+    data = TrainData(latents=torch.from_numpy(state_features(states)), actions=actions,
+                     ep_offset=ep_offset, ep_len=ep_len, train_episodes=train_episodes,
+                     val_episodes=val_episodes, goal_offset_min=goal_offset_min,
+                     goal_offset_max=goal_offset_max)
+    return fit_stage(stage, data, train_cfg=train_cfg, model_cfg=policy_cfg, seed=seed,
+                     state_path=state_path, progress=progress,
+                     identity={"features": "state6", **(identity or {})})
 
 
 def state_actor(fit: FitResult) -> Actor:

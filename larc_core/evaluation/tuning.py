@@ -87,7 +87,7 @@ def _outcomes(doc: dict[str, Any], offset: int | None = None
               ) -> dict[tuple[int, ...], list[float]]:
     """A point's pair -> successes of its seeds: ``(start row, goal row)`` at ``offset``, or
     ``(offset, start row, goal row)`` over every offset when ``offset`` is None (pooled)."""
-    from larc_core.reporting.claims import add_outcomes
+    from larc_core.evaluation.statistics import add_outcomes
 
     out: dict[tuple[int, ...], list[float]] = {}
     for run in doc["runs"]:
@@ -108,7 +108,7 @@ def select_point(docs: dict[str, dict[str, Any]], incumbent: str
     when that interval lies above zero and its p-value is below :data:`SELECT_ALPHA` over the
     number of points compared (Bonferroni; the highest pooled difference among such points),
     else the incumbent stays. Returns the selected name and each point's pooled comparison."""
-    from larc_core.reporting.claims import paired_difference
+    from larc_core.evaluation.statistics import paired_difference
 
     if incumbent not in docs or incumbent == NO_FINE_TUNING:
         raise ArtifactError(f"wm_ft_sweep.incumbent {incumbent!r} is not a fine-tuned point of "
@@ -129,7 +129,7 @@ def wm_ft_report(point_files: list[str], out_md: str, out_json: str,
     policy (:data:`NO_FINE_TUNING`) per offset and to the ``incumbent`` pooled, and the point
     :func:`select_point` selects. ``current`` is the config's ``policy.wm_ft`` block, so the
     report says whether the default is the selection."""
-    from larc_core.reporting.claims import paired_difference
+    from larc_core.evaluation.statistics import paired_difference
 
     docs = [json.loads(Path(p).read_text()) for p in point_files]
     by_name = {d["point"]: d for d in docs}

@@ -19,7 +19,7 @@ from larc_core.policies.idm import IDMConfig, IDMPolicy
 
 def policy_class(name: str) -> type[LatentPolicy]:
     """The policy class of backbone ``name`` (a registered stage's backbone)."""
-    backbones = sorted({s.backbone for s in STAGES.values()})
+    backbones = sorted({s.backbone for s in STAGES.values() if s.backbone})
     if name not in backbones:
         raise KeyError(f"unknown policy {name!r}; registered: {backbones}")
     module = importlib.import_module(f"larc_core.policies.{name}")
@@ -30,7 +30,7 @@ def policy_class(name: str) -> type[LatentPolicy]:
 
 
 POLICY_REGISTRY: dict[str, type[LatentPolicy]] = {
-    s.backbone: policy_class(s.backbone) for s in STAGES.values()
+    s.backbone: policy_class(s.backbone) for s in STAGES.values() if s.backbone
 }
 """Backbone name -> policy class; each class names its config dataclass as ``config_class``."""
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from larc_core.evaluation.statistics import episode_outcomes, rate_bootstrap, seed_weights
 from larc_core.io import ArtifactError, atomic_write_json, atomic_write_text
 from larc_core.methods import METHODS
-from larc_core.reporting.claims import episode_outcomes, rate_bootstrap, seed_weights
 
 
 def compare_draws(table_files: list[str], draw_files: list[str], seed: int = 0

@@ -35,7 +35,7 @@ CHAIN_SLACK_S = 1.0
 WAIT_GAP_S = 10.0
 
 _EVAL = re.compile(r"^eval_(?P<method>.+?)(?:_seed(?P<seed>\d+))?_h(?P<offset>\d+)$")
-_TRAIN = re.compile(r"^train_(?P<stage>idm|chunk|gc_idm|wm_ft)_seed(?P<seed>\d+)$")
+_TRAIN = re.compile(r"^train_(?P<stage>.+)_seed(?P<seed>\d+)$")
 
 
 @dataclass
@@ -94,7 +94,7 @@ class FloorModel:
             work = frames * (f["hdf5_read_frame_s"] + f["encode_batched_frame_s"])
             return Floor(start + work, f"read + encode {frames:,} frames")
         m = _TRAIN.match(job)
-        if m:
+        if m and f"policy_step_s.{m['stage']}" in f and m["stage"] in s["policy_steps"]:
             stage = m["stage"]
             steps = int(s["policy_steps"][stage])
             return Floor(start + steps * f[f"policy_step_s.{stage}"],

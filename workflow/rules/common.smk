@@ -3,12 +3,12 @@ import os
 from pathlib import Path
 
 from snakemake.resources import Resource
-from snakemake.utils import validate
 
 from larc_core import paths, settings
 from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
-from larc_core.config import check_config
+from larc_core.config import validate_config
 from larc_core.methods import METHODS, STAGES, stages_needed
+from larc_core.objectives import config_blocks, stage_objective
 from larc_core.world_model.health import MLP_PROBE_STEPS
 
 
@@ -33,8 +33,9 @@ if workflow.nodes is None and _CORES is not None and _CORES > MACHINE_CORES:
 MULTI_THREADS = min(2, MACHINE_CORES)
 
 
-validate(config, "../schemas/config.schema.yaml")
-check_config(config, source="workflow config")
+# The schema file plus the training objectives' blocks from their config classes (so not
+# Snakemake's validate(), which reads one file): defaults filled in, then the cross-field checks.
+validate_config(config, source="workflow config")
 
 # Published artifacts found in artifacts.dir (checked at parse time, before any job runs);
 # each one replaces the rule that would build it.
@@ -98,10 +99,18 @@ def policy_dir(stage, seed):
     return paths.policy_dir(stage, seed)
 
 
-def policy_files(stage, seed):
-    """The checkpoint files of one stage and seed (those a consumer reads)."""
+def stage_files(stage, seed):
+    """The product files of one stage and seed (those a consumer reads: every output of its
+    objective but the training log)."""
     folder = policy_dir(stage, seed)
-    return {"backbone": f"{folder}/shared_policy_backbone.pt", "stats": f"{folder}/action_stats.pt"}
+    return {name: f"{folder}/{file}" for name, file in stage_objective(stage).output_files.items()
+            if name != "train_log"}
+
+
+def policy_files(stage, seed):
+    """The checkpoint files of one policy stage and seed: backbone and stats."""
+    files = stage_files(stage, seed)
+    return {"backbone": files["backbone"], "stats": files["stats"]}
 
 
 def eval_inputs(wildcards):
@@ -183,10 +192,13 @@ def latency_inputs(wildcards):
     return inputs
 
 
-# Training stages this config runs: those whose checkpoints an evaluated method reads, and the
-# stages they fine-tune from (a linked published Chunk checkpoint replaces that stage). A stage
+# Training stages this config runs: those whose checkpoints an evaluated method reads, the
+# stages they start from or use, and the latent action model when its report is on (a linked published Chunk checkpoint replaces that stage). A stage
 # no evaluated method needs is never trained, plotted or benchmarked.
-TRAINED_STAGES = [s for s in stages_needed(EVAL_METHODS) if not stage_linked(s)]
+# The latent action model's report (rule lam_report) needs its stage trained for every seed.
+RUN_LAM = bool(config["lam_report"]["enabled"])
+_NEEDED = set(stages_needed(EVAL_METHODS)) | ({"lam"} if RUN_LAM else set())
+TRAINED_STAGES = [s for s in STAGES if s in _NEEDED and not stage_linked(s)]
 
 # Training logs that get a curves figure (one figure per stage, one line per seed): the world
 # model (when this workflow trains it) and every policy stage it trains.
@@ -256,7 +268,8 @@ def performance_settings():
     return {
         "wm_steps": int(config["world_model"]["train"]["steps"]),
         "policy_steps": {
-            **{name: int(policy[stage.train_block]["steps"]) for name, stage in STAGES.items()},
+            **{name: int(settings.objective_block(config, stage_objective(name).config_class.block)["steps"])
+               for name in STAGES},
             "state": int(policy["train"]["steps"]),
         },
         "threads": {"collect_demos": MULTI_THREADS},

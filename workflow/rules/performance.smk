@@ -22,7 +22,9 @@ rule machine_floors:
     output:
         json=paths.MACHINE_FLOORS,
     params:
-        config={k: config[k] for k in ("data", "world_model", "policy", "views")},
+        # The training stages' settings: the policy block and every objective's block.
+        config={k: config[k] for k in ("data", "world_model", "policy", "views",
+                                       *sorted({b[0] for b in config_blocks()}))},
         planners={m: EVAL_SETTINGS[m]["planner"] for m in PLANNER_METHODS},
         world_model_threads=MULTI_THREADS,
     # First, and alone: every core held, so nothing runs beside the timings.

@@ -1,32 +1,45 @@
-# Policy training on the latent cache: one rule `train_<stage>` per training stage of the method
+# Training on the latent cache: one rule `train_<stage>` per training stage of the method
 # registry (larc_core/methods.py), trained once per seed of `seeds` into
-# <stage checkpoints>/seed{seed}/. A fine-tuning stage (WM-FT) also reads the same seed's
-# checkpoint of the stage it starts from. A linked published Chunk checkpoint replaces that
-# stage's rule.
+# <stage checkpoints>/seed{seed}/, its outputs those of the stage's objective
+# (larc_core/objectives/<objective>/: a policy's backbone and action statistics, or a latent
+# action model, and the training log). A stage that starts from another (WM-FT from Chunk)
+# also reads that stage's same-seed checkpoint, one that uses other stages their products (read
+# from their folders by larc_core.stages.train_policy). A linked published Chunk checkpoint
+# replaces that stage's rule.
 # One thread per training job: the policies are small MLPs that gain little from a second
 # thread, and several multi-threaded jobs on few cores (`--cores 8` on a 2-core machine) made
 # torch's worker threads spin against each other (measured: 1.4-2 s per step instead of 28 ms).
 POLICY_INPUT = dict(h5=paths.DEMOS, latents=paths.LATENTS, world_model=world_model_path())
 
 
+def stage_inputs(stage):
+    """Inputs beyond the data: the initial checkpoint (init, init_stats for a policy) and the
+    products of the stages it uses (<stage>_<output>)."""
+    inputs = {}
+    if stage.init_from:
+        files = stage_files(stage.init_from, "{seed}")
+        if "backbone" in files:
+            inputs.update(init=files["backbone"], init_stats=files["stats"])
+        else:
+            inputs.update({f"init_{name}": file for name, file in files.items()})
+    for used in stage.uses:
+        inputs.update({f"{used}_{name}": file for name, file in stage_files(used, "{seed}").items()})
+    return inputs
+
+
 for _stage in STAGES.values():
     if stage_linked(_stage.name):
         continue
-    _init = {}
-    if _stage.init_from:
-        _files = policy_files(_stage.init_from, "{seed}")
-        _init = {"init": _files["backbone"], "init_stats": _files["stats"]}
 
     rule:
         name:
             _stage.rule
         input:
             **POLICY_INPUT,
-            **_init,
+            **stage_inputs(_stage),
         output:
-            backbone=f"{_stage.checkpoints}/seed{{seed}}/shared_policy_backbone.pt",
-            stats=f"{_stage.checkpoints}/seed{{seed}}/action_stats.pt",
-            train_log=f"{_stage.checkpoints}/seed{{seed}}/train_log.jsonl",
+            **{name: f"{_stage.checkpoints}/seed{{seed}}/{file}"
+               for name, file in stage_objective(_stage).output_files.items()},
         params:
             settings=settings.train_policy(config, _stage.name),
             seed=lambda wc: int(wc.seed),

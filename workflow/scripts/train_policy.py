@@ -1,4 +1,5 @@
-"""Snakemake script for the training rules train_<stage> (workflow/rules/policies.smk)."""
+"""Snakemake script for the training rules train_<stage> (workflow/rules/policies.smk): any
+registered stage, its outputs those of its objective (every one writes ``train_log``)."""
 
 from pathlib import Path
 
@@ -15,7 +16,7 @@ def main(sm) -> None:
         demos=sm.input.h5,
         latents=sm.input.latents,
         world_model=sm.input.world_model,
-        out_dir=str(Path(sm.output.backbone).parent),
+        out_dir=str(Path(sm.output.train_log).parent),
         init_dir=str(Path(init).parent) if init else None,
         threads=sm.threads,
     )
