@@ -143,9 +143,25 @@ def _registry_problems(config: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _label_sweep_problems(config: dict[str, Any]) -> list[str]:
+    """The labeled-fraction sweep's rows are registered rows trained on a labeled fraction."""
+    from larc_core.methods import METHODS
+    from larc_core.objectives import stage_objective
+
+    problems = []
+    for key in config["label_efficiency"]["methods"]:
+        m = METHODS.get(key)
+        if m is None or m.stage is None:
+            problems.append(f"label_efficiency.methods: {key!r} is not a trained row")
+        elif "labeled_fraction" not in stage_objective(m.stage).config_class.__dataclass_fields__:
+            problems.append(f"label_efficiency.methods: {key!r} does not train on a labeled "
+                            f"fraction (its objective is {m.stage.objective!r})")
+    return problems
+
+
 def check_config(config: dict[str, Any], source: str = "config") -> None:
     """Cross-field checks that a JSON schema cannot express."""
-    problems: list[str] = _registry_problems(config)
+    problems: list[str] = _registry_problems(config) + _label_sweep_problems(config)
     data, wm, pol, ev = config["data"], config["world_model"], config["policy"], config["eval"]
     if data["min_len"] > data["max_len"]:
         problems.append(

@@ -152,6 +152,25 @@ METHODS: dict[str, Method] = {
         Method("gc_idm", "GC-IDM", POLICY, Stage(
             "gc_idm", "checkpoints/gc_idm_backbone_latent",
             "GC-IDM baseline: one action from (z_t, z_goal) and the steps left to the goal.")),
+        # Few action labels: LAPA (latent pretraining on every training episode, then the
+        # labeled episodes) beside the same policy trained on those episodes alone.
+        Method("lapa_chunk", "LAPA (Chunk)", POLICY, Stage(
+            "lapa", "checkpoints/lapa_chunk_latent",
+            "LAPA: the latent-pretrained Chunk policy fine-tuned on the labeled episodes.",
+            objective="lapa", backbone="chunk", init_from="lapa_pretrain")),
+        Method("larc_chunk_few", "LARC-Chunk (few labels)", POLICY, Stage(
+            "chunk_few", "checkpoints/larc_chunk_few_labels",
+            "LARC-Chunk trained on the labeled episodes alone (LAPA's baseline).",
+            objective="lapa", backbone="chunk")),
+        Method("larc_idm_few", "LARC-IDM (few labels)", POLICY, Stage(
+            "idm_few", "checkpoints/larc_idm_few_labels",
+            "LARC-IDM trained on the labeled episodes alone (LAPA's baseline).",
+            objective="lapa", backbone="idm")),
+        # LARA: LARC-Chunk with its features aligned to the refined latent action model's.
+        Method("larc_chunk_lara", "LARC-Chunk + LARA", POLICY, Stage(
+            "lara", "checkpoints/larc_chunk_backbone_lara",
+            "LARC-Chunk + LARA: behaviour cloning aligned to latent actions (model refined).",
+            objective="lara", backbone="chunk", uses=("lam",))),
         # Planner baseline on the same frozen world model (LeWM's CEM), committing 5 blocks
         # per plan (LeWM's default) or re-planning every block.
         Method("cem_commit5", "CEM (commit 5)", PLANNER, planner="cem"),
@@ -167,6 +186,9 @@ TRAINING_ONLY: tuple[Stage, ...] = (
     Stage("lam", "checkpoints/latent_action_model",
           "Latent action model: codes of the change z_t -> z_t+k, learned without actions.",
           objective="lam", backbone=None),
+    Stage("lapa_pretrain", "checkpoints/lapa_pretrain_latent",
+          "LAPA latent pretraining: the Chunk policy predicts latent actions, no action read.",
+          objective="lapa_pretrain", backbone="chunk", uses=("lam",)),
 )
 """Stages trained for what other stages or reports read, not evaluated as a table row."""
 

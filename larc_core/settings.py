@@ -77,6 +77,24 @@ def train_policy(config: dict, stage: str) -> dict[str, Any]:
     return out
 
 
+def label_point(config: dict, method: str) -> dict[str, Any]:
+    """Rule label_point: the row's stage training settings (its labeled fraction replaced per
+    point), its evaluation settings on the sweep's first ``n_pairs`` pairs, the seeds."""
+    sweep = config["label_efficiency"]
+    stage = get_method(method).stage
+    return {"train_policy": train_policy(config, stage.name),
+            "evaluate": {**evaluate(config, method), "max_pairs": sweep["n_pairs"]},
+            "seeds": list(config["seeds"])}
+
+
+def label_efficiency(config: dict) -> dict[str, Any]:
+    """Rule label_efficiency: the rows' labels (LAPA first) and where the claim is read."""
+    sweep = config["label_efficiency"]
+    return {"labels": {m: get_method(m).label for m in sweep["methods"]},
+            "lapa": sweep["methods"][0], "claim_fraction": sweep["claim_fraction"],
+            "claim_offset": min(config["eval"]["offsets"]), "seed": config["seed"]}
+
+
 def lam_report(config: dict) -> dict[str, Any]:
     """Rule lam_report: the probe's ridge penalty and the windows measured per split."""
     r = config["lam_report"]
@@ -221,8 +239,11 @@ def claims(config: dict) -> dict[str, Any]:
 
 def state_ceiling(config: dict) -> dict[str, Any]:
     """Rule state_ceiling: the policy settings, the stages trained on the true state, the seed."""
-    sc = config["state_ceiling"]
-    return {"policy": config["policy"], "stages": list(sc["stages"]), "seed": sc["seed"]}
+    sc, p = config["state_ceiling"], config["policy"]
+    # Only the blocks it reads: a stage added to the registry does not rerun it.
+    policy = {k: p[k] for k in ("goal_offset_min", "goal_offset_max", *sc["stages"], "train")
+              if k in p}
+    return {"policy": policy, "stages": list(sc["stages"]), "seed": sc["seed"]}
 
 
 def world_model_views(config: dict) -> dict[str, Any]:

@@ -167,6 +167,31 @@ def train_policy(
         )
 
 
+def label_point(settings: dict, method: str, fraction: float, init_dirs: dict[int, str],
+                pairs: dict[int, str], out: str, demos: str = paths.DEMOS,
+                latents: str = paths.LATENTS, world_model: str = paths.WORLD_MODEL,
+                threads: int = 1) -> dict:
+    """One row of the labeled-fraction sweep at one fraction (``settings.label_point``)."""
+    from larc_core.evaluation.label_sweep import label_point as run_point
+
+    return run_point(method, fraction, settings["train_policy"], settings["evaluate"],
+                     settings["seeds"], demos, latents, world_model, init_dirs, pairs, out,
+                     train_policy, evaluate, threads)
+
+
+def label_efficiency(settings: dict, point_files: list[str], out_md: str = paths.LABEL_MD,
+                     out_json: str = paths.LABEL_JSON, out_png: str = paths.LABEL_FIG) -> dict:
+    """``results/label_efficiency.md`` from the sweep's points (``settings.label_efficiency``)."""
+    from larc_core.reporting.label_efficiency import write_label_report
+
+    res = write_label_report(point_files, settings["labels"], settings["lapa"], out_md,
+                             out_json, out_png, settings["claim_fraction"],
+                             settings["claim_offset"], settings["seed"])
+    log.info("wrote %s: the claim %s", out_md, "holds" if res["claim"]["holds"] else
+             "does not hold")
+    return res
+
+
 def lam_report(settings: dict, models: dict[int, str], demos: str = paths.DEMOS,
                latents: str = paths.LATENTS, world_model: str = paths.WORLD_MODEL,
                out_md: str = paths.LAM_MD, out_json: str = paths.LAM_JSON) -> dict:

@@ -694,6 +694,32 @@ def test_latent_action_report_measures_every_seed_s_model(smoke_run):
 
 
 @pytest.mark.e2e
+def test_label_sweep_trains_each_row_on_the_same_labeled_episodes(smoke_run):
+    """`snakemake results/label_efficiency.md` trains LAPA and its baselines at every labeled
+    fraction (the same labeled episodes for every row), runs them on the first n_pairs
+    evaluation pairs, and reports LAPA minus each baseline pair by pair."""
+    work, _ = smoke_run
+    snakemake(work, "--cores", "2", "results/label_efficiency.md")
+    sweep = SMOKE["label_efficiency"]
+    res = json.loads((work / "results/label_efficiency.json").read_text())
+    methods = ["lapa_chunk", "larc_chunk_few", "larc_idm_few"]
+    assert {(r["method"], r["fraction"]) for r in res["rates"]} == {
+        (m, f) for m in methods for f in sweep["fractions"]}
+    for f in sweep["fractions"]:
+        points = [json.loads((work / f"results/label_efficiency/{m}_f{f:g}.json").read_text())
+                  for m in methods]
+        assert len({p["labeled_episodes"] for p in points}) == 1  # the same labeled episodes
+        for p in points:
+            assert {(r["seed"], r["offset"]) for r in p["runs"]} == {
+                (s, o) for s in SEEDS for o in OFFSETS}
+            assert all(r["n_episodes"] == sweep["n_pairs"] for r in p["runs"])
+    assert {(d["baseline"], d["fraction"]) for d in res["differences"]} == {
+        (b, f) for b in methods[1:] for f in sweep["fractions"]}
+    assert "The seed's claim" in (work / "results/label_efficiency.md").read_text()
+    assert (work / "results/figures/label_efficiency.png").stat().st_size > 0
+
+
+@pytest.mark.e2e
 def test_wm_ft_sweep_runs_on_tuning_pairs_from_training_episodes(smoke_run):
     """`snakemake results/wm_ft.md` fine-tunes the run's Chunk checkpoints with every grid
     point, runs them on tuning pairs drawn from training episodes (never an evaluation

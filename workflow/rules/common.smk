@@ -310,3 +310,17 @@ def video_inputs(wildcards):
             inputs[f"backbone_{m}"], inputs[f"stats_{m}"] = files["backbone"], files["stats"]
         inputs[f"eval_{m}"] = paths.eval_path(m, offset, seed if method.learned else None)
     return inputs
+
+
+# The labeled-fraction sweep (label_efficiency.smk).
+LABEL = config["label_efficiency"]
+
+
+def label_point_inputs(wildcards):
+    """Data, world model, the evaluation pairs and, for LAPA, every seed's pretrained policy."""
+    stage = METHODS[wildcards.method].stage
+    inputs = {"h5": paths.DEMOS, "latents": paths.LATENTS, "world_model": world_model_path(),
+              "pairs": expand(paths.PAIRS, offset=EVAL_OFFSETS)}
+    if stage.init_from:
+        inputs["init"] = [stage_files(stage.init_from, s)["backbone"] for s in SEEDS]
+    return inputs

@@ -46,9 +46,14 @@ for _stage in STAGES.values():
         # The Chunk -> WM-FT chain is on the critical path: first among the trainings.
         priority: _stage.priority
         threads: 1
+        # Declared here for every stage, so a new stage runs on a cluster without a profile
+        # entry (the profiles' set-resources may still override a stage: partition, GPU); a GPU
+        # only with device cuda/auto, and then with its maker (the Kubernetes executor refuses
+        # a gpu resource without one).
         resources:
             mem_mb=4000,
-            gpu=GPU,
+            runtime=120,
+            **({"gpu": GPU, "gpu_manufacturer": "nvidia"} if GPU else {}),
         log:
             f"logs/{_stage.rule}/seed{{seed}}.log",
         benchmark:
