@@ -142,7 +142,8 @@ def train_stage(
         "demo_fingerprint": demo_fingerprint,
         "latents_sha256": sha256_file(latents_path),
         "max_replay_noise": max_replay_noise,
-        "train_episodes": int(train_eps.size),
+        # The episodes its objective trained on (a labeled fraction may be fewer than given).
+        "train_episodes": int(fit.objective.data.train_episodes.size),
     }
     atomic_write_text(out_dir / TRAIN_LOG,
                       "".join(json.dumps(r) + "\n" for r in fit.history))
