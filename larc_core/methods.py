@@ -158,6 +158,10 @@ METHODS: dict[str, Method] = {
             "lapa", "checkpoints/lapa_chunk_latent",
             "LAPA: the latent-pretrained Chunk policy fine-tuned on the labeled episodes.",
             objective="lapa", backbone="chunk", init_from="lapa_pretrain")),
+        Method("lapa_idm", "LAPA (IDM)", POLICY, Stage(
+            "lapa_idm", "checkpoints/lapa_idm_latent",
+            "LAPA with LARC-IDM's network, fine-tuned on the labeled episodes.",
+            objective="lapa", backbone="idm", init_from="lapa_idm_pretrain")),
         Method("larc_chunk_few", "LARC-Chunk (few labels)", POLICY, Stage(
             "chunk_few", "checkpoints/larc_chunk_few_labels",
             "LARC-Chunk trained on the labeled episodes alone (LAPA's baseline).",
@@ -189,6 +193,9 @@ TRAINING_ONLY: tuple[Stage, ...] = (
     Stage("lapa_pretrain", "checkpoints/lapa_pretrain_latent",
           "LAPA latent pretraining: the Chunk policy predicts latent actions, no action read.",
           objective="lapa_pretrain", backbone="chunk", uses=("lam",)),
+    Stage("lapa_idm_pretrain", "checkpoints/lapa_idm_pretrain_latent",
+          "LAPA latent pretraining of LARC-IDM's network, no action read.",
+          objective="lapa_pretrain", backbone="idm", uses=("lam",)),
 )
 """Stages trained for what other stages or reports read, not evaluated as a table row."""
 

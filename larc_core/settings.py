@@ -88,10 +88,14 @@ def label_point(config: dict, method: str) -> dict[str, Any]:
 
 
 def label_efficiency(config: dict) -> dict[str, Any]:
-    """Rule label_efficiency: the rows' labels (LAPA first) and where the claim is read."""
+    """Rule label_efficiency: the rows' labels and networks, which rows are latent-pretrained
+    (LAPA: their stage starts from another), and where the claim is read."""
     sweep = config["label_efficiency"]
-    return {"labels": {m: get_method(m).label for m in sweep["methods"]},
-            "lapa": sweep["methods"][0], "claim_fraction": sweep["claim_fraction"],
+    rows = [get_method(m) for m in sweep["methods"]]
+    return {"labels": {m.key: m.label for m in rows},
+            "lapa": [m.key for m in rows if m.stage.init_from],
+            "backbones": {m.key: m.backbone for m in rows},
+            "claim_fraction": sweep["claim_fraction"],
             "claim_offset": min(config["eval"]["offsets"]), "seed": config["seed"]}
 
 

@@ -180,13 +180,16 @@ def label_point(settings: dict, method: str, fraction: float, init_dirs: dict[in
 
 
 def label_efficiency(settings: dict, point_files: list[str], out_md: str = paths.LABEL_MD,
-                     out_json: str = paths.LABEL_JSON, out_png: str = paths.LABEL_FIG) -> dict:
-    """``results/label_efficiency.md`` from the sweep's points (``settings.label_efficiency``)."""
+                     out_json: str = paths.LABEL_JSON, out_png: str = paths.LABEL_FIG,
+                     lam_json: str | None = paths.LAM_JSON) -> dict:
+    """``results/label_efficiency.md`` from the sweep's points (``settings.label_efficiency``)
+    and the latent action model's probe (``lam_json``; None leaves that line out)."""
     from larc_core.reporting.label_efficiency import write_label_report
 
-    res = write_label_report(point_files, settings["labels"], settings["lapa"], out_md,
-                             out_json, out_png, settings["claim_fraction"],
-                             settings["claim_offset"], settings["seed"])
+    res = write_label_report(point_files, settings["labels"], settings["lapa"],
+                             settings["backbones"], out_md, out_json, out_png,
+                             settings["claim_fraction"], settings["claim_offset"], lam_json,
+                             settings["seed"])
     log.info("wrote %s: the claim %s", out_md, "holds" if res["claim"]["holds"] else
              "does not hold")
     return res

@@ -98,3 +98,57 @@ def test_lara_aligns_a_named_layer_and_refines_the_latent_action_model(lam_dir, 
         fit_stage("lara", _data(), train_cfg={**cfg, "layer": "net.9"}, model_cfg=CHUNK,
                   seed=2, state_path=tmp_path / "bad.pt", uses={"lam": lam_dir},
                   progress=False)
+
+
+def test_lapa_pretrains_a_single_action_network_on_the_models_window(lam_dir, tmp_path):
+    """LAPA under LARC-IDM's network: one action per call, the target still the codes of the
+    latent action model's whole window (z_t, z_t+5)."""
+    data = _data()
+    data.actions = np.full_like(data.actions, np.nan)
+    pre = fit_stage("lapa_idm_pretrain", data, train_cfg={**LOOP, "layer": "net.5"},
+                    model_cfg={"hidden_dim": 16, "depth": 2}, seed=0,
+                    state_path=tmp_path / "pre.pt", uses={"lam": lam_dir}, progress=False)
+    assert pre.policy.chunk_len == 1 and pre.objective.samplers["train"].k == 5
+    assert all(np.isfinite(v) for row in pre.history for v in row.values())
+
+
+def _point(method: str, fraction: float, wins: list[int]) -> dict:
+    """A sweep point whose seed-0 episode i at offset 25 succeeds when i < wins[0] ..."""
+    return {"method": method, "fraction": fraction, "labeled_episodes": 10, "runs": [
+        {"seed": 0, "offset": 25, "successes": wins[0], "n_episodes": 40,
+         "episodes": [{"start_row": i, "goal_row": i + 25, "success": i < wins[0]}
+                      for i in range(40)]}]}
+
+
+def test_label_report_reads_the_claim_per_lapa_row_and_splits_it_into_ablations(tmp_path):
+    import json
+
+    from larc_core.reporting.label_efficiency import write_label_report
+
+    wins = {"lapa_chunk": 20, "lapa_idm": 36, "larc_chunk_few": 16, "larc_idm_few": 24}
+    files = []
+    for method, w in wins.items():
+        files.append(tmp_path / f"{method}.json")
+        files[-1].write_text(json.dumps(_point(method, 0.05, [w])))
+    lam = tmp_path / "lam.json"
+    lam.write_text(json.dumps({"seeds": {"0": {"probe_r2": 0.2, "probe_r2_sum": 0.6,
+                                               "change_probe_r2": 0.4,
+                                               "change_probe_r2_sum": 0.9}}}))
+    labels = {"lapa_chunk": "LAPA (Chunk)", "lapa_idm": "LAPA (IDM)",
+              "larc_chunk_few": "Chunk-few", "larc_idm_few": "IDM-few"}
+    backbones = {"lapa_chunk": "chunk", "lapa_idm": "idm", "larc_chunk_few": "chunk",
+                 "larc_idm_few": "idm"}
+    res = write_label_report([str(f) for f in files], labels, ["lapa_chunk", "lapa_idm"],
+                             backbones, tmp_path / "r.md", tmp_path / "r.json",
+                             tmp_path / "r.png", 0.05, 25, lam)
+    rows = {r["lapa"]: r for r in res["claim"]["rows"]}
+    # LAPA (IDM) is 20 and 30 points above the baselines on nested successes: the claim holds;
+    # LAPA (Chunk) is below IDM-few.
+    assert rows["lapa_idm"]["holds"] and not rows["lapa_chunk"]["holds"] and res["claim"]["holds"]
+    ablations = {(d["a"], d["b"]): d["difference"] for d in res["ablations"]}
+    assert ablations == {("lapa_chunk", "larc_chunk_few"): pytest.approx(10.0),
+                         ("lapa_idm", "larc_idm_few"): pytest.approx(30.0),
+                         ("larc_chunk_few", "larc_idm_few"): pytest.approx(-20.0)}
+    md = (tmp_path / "r.md").read_text()
+    assert "- LAPA (IDM): **holds**" in md and "- LAPA (Chunk): **does not hold**" in md
+    assert "R^2 0.20 of the action chunk" in md and "at most +30.0 points" in md

@@ -702,7 +702,7 @@ def test_label_sweep_trains_each_row_on_the_same_labeled_episodes(smoke_run):
     snakemake(work, "--cores", "2", "results/label_efficiency.md")
     sweep = SMOKE["label_efficiency"]
     res = json.loads((work / "results/label_efficiency.json").read_text())
-    methods = ["lapa_chunk", "larc_chunk_few", "larc_idm_few"]
+    methods = ["lapa_chunk", "lapa_idm", "larc_chunk_few", "larc_idm_few"]
     assert {(r["method"], r["fraction"]) for r in res["rates"]} == {
         (m, f) for m in methods for f in sweep["fractions"]}
     for f in sweep["fractions"]:
@@ -713,9 +713,13 @@ def test_label_sweep_trains_each_row_on_the_same_labeled_episodes(smoke_run):
             assert {(r["seed"], r["offset"]) for r in p["runs"]} == {
                 (s, o) for s in SEEDS for o in OFFSETS}
             assert all(r["n_episodes"] == sweep["n_pairs"] for r in p["runs"])
-    assert {(d["baseline"], d["fraction"]) for d in res["differences"]} == {
-        (b, f) for b in methods[1:] for f in sweep["fractions"]}
-    assert "The seed's claim" in (work / "results/label_efficiency.md").read_text()
+    assert {(d["lapa"], d["baseline"], d["fraction"]) for d in res["differences"]} == {
+        (a, b, f) for a in methods[:2] for b in methods[2:] for f in sweep["fractions"]}
+    assert {(d["a"], d["b"]) for d in res["ablations"]} == {
+        ("lapa_chunk", "larc_chunk_few"), ("lapa_idm", "larc_idm_few"),
+        ("larc_chunk_few", "larc_idm_few")}
+    text = (work / "results/label_efficiency.md").read_text()
+    assert "The seed's claim" in text and "## Ablations" in text and "R^2" in text
     assert (work / "results/figures/label_efficiency.png").stat().st_size > 0
 
 

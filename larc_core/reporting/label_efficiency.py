@@ -1,7 +1,11 @@
 """``results/label_efficiency.md`` / ``.json`` and its figure: success against the share of
 training episodes with action labels (rule ``label_efficiency``, from the points of rule
 ``label_point``: ``larc_core.evaluation.label_sweep``), and LAPA beside each few-label baseline
-pair by pair at every fraction and offset (the paired statistics of the claims report)."""
+pair by pair at every fraction and offset (the paired statistics of the claims report), and the
+measured ablations that say where the claim's margin goes: latent pretraining under each network
+(each LAPA row minus the baseline with its network), the network without pretraining (baselines
+against each other), and how much of the action the pretraining target carries (the latent
+action model's linear probe, ``results/lam.json``)."""
 
 from __future__ import annotations
 
@@ -24,18 +28,29 @@ def _outcomes(doc: dict[str, Any], offset: int) -> dict[tuple[int, int], list[fl
     return out
 
 
-def write_label_report(point_files: list[str], labels: dict[str, str], lapa: str,
-                       out_md: str | Path, out_json: str | Path, out_png: str | Path,
-                       claim_fraction: float, claim_offset: int, seed: int = 0) -> dict[str, Any]:
-    """Every point's success with its interval, LAPA minus each baseline pair by pair at every
-    fraction and offset, the claim at ``claim_fraction`` / ``claim_offset``, and the figure."""
-    docs = []
-    for f in point_files:
-        try:
-            docs.append(json.loads(Path(f).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"label sweep point {f} is unreadable ({exc}); rerun "
-                                f"label_point") from exc
+def _read(path: str | Path, what: str, rule: str) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{what} {path} is unreadable ({exc}); rerun {rule}") from exc
+
+
+def write_label_report(point_files: list[str], labels: dict[str, str], lapa: list[str],
+                       backbones: dict[str, str], out_md: str | Path, out_json: str | Path,
+                       out_png: str | Path, claim_fraction: float, claim_offset: int,
+                       lam_json: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every point's success with its interval, each LAPA row minus each baseline pair by pair
+    at every fraction and offset, the claim at ``claim_fraction`` / ``claim_offset`` per LAPA
+    row, the ablations there, and the figure.
+
+    Args:
+        labels: every swept row -> its table label (the table's order).
+        lapa: the latent-pretrained rows; the other rows are the few-label baselines.
+        backbones: row -> its policy network (a LAPA row's pretraining ablation is the
+            baseline with the same network).
+        lam_json: ``results/lam.json`` (the latent action model's probe), or None.
+    """
+    docs = [_read(f, "label sweep point", "label_point") for f in point_files]
     by = {(d["method"], d["fraction"]): d for d in docs}
     fractions = sorted({d["fraction"] for d in docs})
     offsets = sorted({r["offset"] for d in docs for r in d["runs"]})
@@ -47,20 +62,52 @@ def write_label_report(point_files: list[str], labels: dict[str, str], lapa: str
             rates.append({"method": method, "fraction": fraction, "offset": offset,
                           "labeled_episodes": doc["labeled_episodes"], "rate": rate,
                           "ci": [_pct(boots, 2.5), _pct(boots, 97.5)]})
+    baselines = [m for m in methods if m not in lapa]
+
+    def paired(a: str, b: str, fraction: float, offset: int) -> dict[str, Any] | None:
+        if (a, fraction) not in by or (b, fraction) not in by:
+            return None
+        return paired_difference(_outcomes(by[(a, fraction)], offset),
+                                 _outcomes(by[(b, fraction)], offset), seed)
+
     for fraction in fractions:
-        for base in (m for m in methods if m != lapa):
-            if (lapa, fraction) not in by or (base, fraction) not in by:
-                continue
-            for offset in offsets:
-                d = paired_difference(_outcomes(by[(lapa, fraction)], offset),
-                                      _outcomes(by[(base, fraction)], offset), seed)
-                diffs.append({"fraction": fraction, "offset": offset, "baseline": base, **d})
-    claim = [d for d in diffs if d["fraction"] == claim_fraction and d["offset"] == claim_offset]
-    res = {"labels": labels, "lapa": lapa, "rates": rates, "differences": diffs,
+        for row in (m for m in methods if m in lapa):
+            for base in baselines:
+                for offset in offsets:
+                    d = paired(row, base, fraction, offset)
+                    if d is not None:
+                        diffs.append({"fraction": fraction, "offset": offset, "lapa": row,
+                                      "baseline": base, **d})
+    per_row = []
+    for row in (m for m in methods if m in lapa):
+        comps = [d for d in diffs if d["lapa"] == row and d["fraction"] == claim_fraction
+                 and d["offset"] == claim_offset]
+        per_row.append({"lapa": row, "comparisons": comps, "holds": bool(comps) and all(
+            c["difference"] >= CLAIM_POINTS and c["ci"][0] > 0 for c in comps)})
+    ablations = []
+    for row in (m for m in methods if m in lapa):
+        for base in (b for b in baselines if backbones.get(b) == backbones.get(row)):
+            d = paired(row, base, claim_fraction, claim_offset)
+            if d is not None:
+                ablations.append({"what": f"latent pretraining, {backbones[row]} network",
+                                  "a": row, "b": base, **d})
+    for i, a in enumerate(baselines):
+        for b in baselines[i + 1:]:
+            d = paired(a, b, claim_fraction, claim_offset)
+            if d is not None:
+                ablations.append({"what": f"network ({backbones.get(a)} vs {backbones.get(b)}), "
+                                          f"no pretraining", "a": a, "b": b, **d})
+    probe = None
+    if lam_json is not None:
+        seeds = _read(lam_json, "latent action model report", "lam_report")["seeds"].values()
+        probe = {k: sum(s[k] for s in seeds) / len(seeds)
+                 for k in ("probe_r2", "probe_r2_sum", "change_probe_r2", "change_probe_r2_sum")}
+    res = {"labels": labels, "lapa": lapa, "backbones": backbones, "rates": rates,
+           "differences": diffs,
            "claim": {"fraction": claim_fraction, "offset": claim_offset,
-                     "points": CLAIM_POINTS, "comparisons": claim,
-                     "holds": bool(claim) and all(c["difference"] >= CLAIM_POINTS and c["ci"][0] > 0
-                                                  for c in claim)}}
+                     "points": CLAIM_POINTS, "rows": per_row,
+                     "holds": any(r["holds"] for r in per_row)},
+           "ablations": ablations, "target_probe": probe}
     _figure(res, methods, fractions, offsets, out_png)
     atomic_write_json(out_json, res)
     atomic_write_text(out_md, _render(res, methods, fractions, offsets, Path(out_png)))
@@ -124,18 +171,55 @@ def _render(res: dict[str, Any], methods: list[str], fractions: list[float], off
         cells = [f"{rate[(m, f, o)]['rate']:.0f}" if (m, f, o) in rate else "-"
                  for o in offsets for m in methods]
         lines.append(f"| {100 * f:g}% ({n} episodes) | " + " | ".join(cells) + " |")
-    lines += ["", "LAPA minus each baseline on the same pairs (points, 95% interval, p):", "",
-              "| labeled | offset | baseline | LAPA | baseline | difference | p |",
-              "|---|---|---|---:|---:|---|---:|"]
+    lines += ["", "Each LAPA row minus each baseline on the same pairs (points, 95% interval, p):",
+              "", "| labeled | offset | LAPA row | baseline | LAPA | baseline | difference | p |",
+              "|---|---|---|---|---:|---:|---|---:|"]
     for d in res["differences"]:
         lines.append(
-            f"| {100 * d['fraction']:g}% | h{d['offset']} | {labels[d['baseline']]} "
-            f"| {d['a_rate']:.0f} | {d['b_rate']:.0f} | {d['difference']:+.1f} "
-            f"[{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}] | {d['p_value']:.3f} |")
+            f"| {100 * d['fraction']:g}% | h{d['offset']} | {labels[d['lapa']]} "
+            f"| {labels[d['baseline']]} | {d['a_rate']:.0f} | {d['b_rate']:.0f} "
+            f"| {d['difference']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}] "
+            f"| {d['p_value']:.3f} |")
     c = res["claim"]
-    verdict = ("holds" if c["holds"] else "does not hold") if c["comparisons"] else (
-        "not measured (that fraction is not swept)")
     lines += ["", f"The seed's claim (LAPA at least {c['points']:g} points above each baseline "
                   f"trained on the same {100 * c['fraction']:g}% alone, at offset "
-                  f"{c['offset']}, the interval above zero): **{verdict}** at this scale.", ""]
+                  f"{c['offset']}, the interval above zero), per LAPA row:", ""]
+    for r in c["rows"]:
+        verdict = ("holds" if r["holds"] else "does not hold") if r["comparisons"] else (
+            "not measured (that fraction is not swept)")
+        gaps = ", ".join(f"{d['difference']:+.1f} over {labels[d['baseline']]}"
+                         for d in r["comparisons"])
+        lines.append(f"- {labels[r['lapa']]}: **{verdict}** at this scale"
+                     + (f" ({gaps})." if gaps else "."))
+    lines += _render_ablations(res, labels)
     return "\n".join(lines)
+
+
+def _render_ablations(res: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """Where the claim's margin goes, at its fraction and offset (measured, paired)."""
+    c = res["claim"]
+    if not res["ablations"] and res["target_probe"] is None:
+        return [""]
+    lines = ["", f"## Ablations at {100 * c['fraction']:g}% labeled, offset {c['offset']}", "",
+             "The claim asks LAPA for a margin over both baselines; these paired differences "
+             "split it into what latent pretraining adds under each network and what the "
+             "network alone changes (points, 95% interval, p):", "",
+             "| ablation | a | b | a | b | a - b | p |", "|---|---|---|---:|---:|---|---:|"]
+    for d in res["ablations"]:
+        lines.append(
+            f"| {d['what']} | {labels[d['a']]} | {labels[d['b']]} | {d['a_rate']:.0f} "
+            f"| {d['b_rate']:.0f} | {d['difference']:+.1f} [{d['ci'][0]:+.1f}, "
+            f"{d['ci'][1]:+.1f}] | {d['p_value']:.3f} |")
+    pre = [d for d in res["ablations"] if d["what"].startswith("latent pretraining")]
+    if pre:
+        best = max(d["difference"] for d in pre)
+        lines += ["", f"Latent pretraining adds at most {best:+.1f} points to a network here "
+                      f"(the claim needs {c['points']:g} over the better baseline)."]
+    p = res["target_probe"]
+    if p is not None:
+        lines += ["", "What the pretraining target carries (`results/lam.md`, mean over seeds): "
+                      f"a linear probe from the latent action's codes explains R^2 "
+                      f"{p['probe_r2']:.2f} of the action chunk ({p['probe_r2_sum']:.2f} of its "
+                      f"sum), against {p['change_probe_r2']:.2f} ({p['change_probe_r2_sum']:.2f}) "
+                      f"from the latent change z_t+K - z_t it encodes."]
+    return [*lines, ""]

@@ -33,6 +33,7 @@ rule label_efficiency:
     input:
         points=expand(paths.LABEL_POINT, method=LABEL["methods"],
                       fraction=[f"{f:g}" for f in LABEL["fractions"]]),
+        lam=paths.LAM_JSON,
     output:
         md=report(paths.LABEL_MD, caption="../report/label_efficiency.rst",
                   category="Latent actions"),

@@ -52,10 +52,9 @@ class LatentPretraining(PolicyObjective):
             raise ValueError(f"{stage.name} uses the latent action model: its stage names "
                              f"uses=('lam',)")
         self.lam, meta = load_latent_action_model(Path(uses["lam"]) / MODEL_FILE)
-        k = self.policy.chunk_len
-        if int(meta["horizon"]) != k:
-            raise ValueError(f"{stage.name}: the latent action model's horizon "
-                             f"({meta['horizon']}) must be the policy's chunk length ({k})")
+        # The target spans the model's window (z_t, z_t+K) whatever the policy emits: a chunk
+        # of K actions, or one action (LAPA's policies predict a latent for a whole window).
+        k = int(meta["horizon"])
         for p in self.lam.parameters():
             p.requires_grad_(False)
         self.features = LayerOutput(self.policy, cfg.layer)
