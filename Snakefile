@@ -20,6 +20,7 @@ include: "workflow/rules/policies.smk"
 include: "workflow/rules/latent_actions.smk"
 include: "workflow/rules/label_efficiency.smk"
 include: "workflow/rules/eval.smk"
+include: "workflow/rules/standard.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/latency.smk"
 include: "workflow/rules/performance.smk"
@@ -39,4 +40,6 @@ rule all:
         pair_draws=["results/pair_draws.md"] if RUN_PAIR_DRAWS else [],
         # What the latent action model learned without actions (rule lam_report).
         lam=[paths.LAM_MD] if RUN_LAM else [],
+        # gym-pusht's own task (LeRobot's PushT evaluation) with its videos.
+        standard=[paths.STANDARD_MD] if STANDARD_METHODS else [],
     default_target: True

@@ -76,3 +76,32 @@ def check_policy(backbone: str, block: dict[str, Any], block_name: str, path: st
     expected = cls(**{"latent_dim": own.get("latent_dim", 1), **block}).to_dict()
     expected = {k: v for k, v in expected.items() if k not in ("latent_dim", "action_dim")}
     check_agrees(expected, own, f"policy.{block_name}", path, rule, accept)
+
+
+def checkpoint_identity(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
+    """The ``stage`` and ``seed`` a checkpoint file records (``{}`` when it records neither)."""
+    from larc_core.io import load_torch_file
+
+    saved = load_torch_file(path, what)
+    meta = saved.get("meta") if isinstance(saved, dict) else None
+    if not isinstance(meta, dict):
+        return {}
+    return {k: meta[k] for k in ("stage", "seed") if meta.get(k) is not None}
+
+
+def check_identity(path: str | Path, stage: str, seed: int | None, asked_for: str,
+                   what: str = "checkpoint") -> dict[str, Any]:
+    """A checkpoint must be of ``stage`` and, when ``seed`` is given, trained with ``seed``:
+    a file of another stage or seed would be run and recorded under the wrong name. Returns
+    what the file records. ``asked_for`` names the choice it is checked against (e.g. "row
+    larc_idm", "--seed 1")."""
+    own = checkpoint_identity(path, what)
+    if own.get("stage") not in (None, stage):
+        raise ArtifactError(
+            f"{path} is a {what} of stage {own['stage']!r} (rule train_{own['stage']}), but "
+            f"{asked_for} needs stage {stage!r}: give that stage's folder")
+    if seed is not None and own.get("seed") is not None and int(own["seed"]) != int(seed):
+        raise ArtifactError(
+            f"{path} was trained with seed {own['seed']}, but {asked_for} asks for seed "
+            f"{seed}: give that seed's folder or --seed {own['seed']}")
+    return own

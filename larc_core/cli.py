@@ -165,6 +165,23 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--pairs", default=None,
                     help=f"pairs file (default: {paths.PAIRS.format(offset='<offset>')})")
     out(sp, None, "result JSON")
+    sp = add("eval-standard", "Run one trained row on gym-pusht's own task (LeRobot's PushT "
+             "evaluation: random starts, coverage > 0.95): its eval_info.json and videos.")
+    sp.add_argument("--method", required=True,
+                    choices=[k for k, m in METHODS.items() if m.learned],
+                    help="a trained row (larc_core/methods.py)")
+    sp.add_argument("--seed", type=_count(0), default=None,
+                    help="policy training seed (default: the first of the config's seeds)")
+    sp.add_argument("--checkpoint-dir", default=None,
+                    help="policy checkpoint folder (default: the row's folder for --seed)")
+    demos(sp)
+    world_model(sp)
+    sp.add_argument("--latents", default=paths.LATENTS,
+                    help="latent cache (the retrieval subgoals; default: %(default)s)")
+    sp.add_argument("--tuning", action="store_true",
+                    help="run from standard.tuning_start_seed (the starts settings are compared "
+                         "on), write no video")
+    out(sp, None, "eval_info.json")
     sp = add("latency", "Time every method batch-1 on CPU: results/latency.md and its figure.")
     demos(sp)
     world_model(sp)
@@ -206,6 +223,21 @@ def _seed_file(item: str) -> tuple[int, str]:
     if not sep or not seed.isdigit() or not path:
         raise ValueError(f"--model {item!r}: expected SEED=FILE, e.g. 0=model.pt")
     return int(seed), path
+
+
+def _refuse_unused(args: argparse.Namespace, method) -> None:
+    """An option the method does not use is refused, not dropped: the record would otherwise
+    say a seed, checkpoint or world model was used that was not."""
+    unused = []
+    if not method.learned:
+        unused += [f"--{k.replace('_', '-')} {getattr(args, k)}"
+                   for k in ("seed", "checkpoint_dir") if getattr(args, k, None) is not None]
+    if not (method.learned or method.planned) and getattr(args, "world_model", None):
+        unused.append(f"--world-model {args.world_model}")
+    if unused:
+        kind = "a planner row (no training)" if method.planned else "a reference row (no model)"
+        raise ValueError(f"{method.key} is {kind}: {', '.join(unused)} would be ignored; drop "
+                         f"{'it' if len(unused) == 1 else 'them'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,12 +305,31 @@ def main(argv: list[str] | None = None) -> int:
         elif cmd == "eval-pairs":
             stages.eval_pairs(settings.eval_pairs(config), args.offset, args.demos, args.out)
         elif cmd == "eval":
+            _refuse_unused(args, METHODS[args.method])
+            seed = args.seed
+            if seed is None and args.checkpoint_dir is None:
+                seed = first_seed
             stages.evaluate(
                 settings.evaluate(config, args.method), args.offset, args.demos, wm,
-                args.checkpoint_dir, args.pairs, args.out,
-                seed=first_seed if args.seed is None else args.seed, threads=t,
-                accept_checkpoint_config=accept,
+                args.checkpoint_dir, args.pairs, args.out, seed=seed, threads=t,
+                accept_checkpoint_config=accept, n_episodes=config["eval"]["n_episodes"],
             )
+        elif cmd == "eval-standard":
+            run = settings.eval_standard(config, args.method)
+            seed = args.seed
+            if seed is None and args.checkpoint_dir is None:
+                seed = first_seed
+            videos = None
+            if args.tuning:
+                run["standard"]["start_seed"] = run["standard"]["tuning_start_seed"]
+                videos = []
+            layout = paths.STANDARD_TUNING_INFO if args.tuning else paths.STANDARD_INFO
+            if args.out is None and seed is None:
+                raise ValueError("--checkpoint-dir without --seed: give --out (the record's "
+                                 "place names its seed)")
+            out_path = args.out or layout.format(method=args.method, seed=seed)
+            stages.eval_standard(run, seed, args.demos, args.latents, wm, args.checkpoint_dir,
+                                 out_path, videos, threads=t, accept_checkpoint_config=accept)
         elif cmd == "latency":
             stages.latency(settings.latency(config), stages.default_eval_files(config),
                            args.demos, wm, args.pairs, out_md=args.out)

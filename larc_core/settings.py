@@ -179,6 +179,38 @@ def controllers(config: dict) -> dict[str, Any]:
     }
 
 
+def eval_standard(config: dict, method: str) -> dict[str, Any]:
+    """Rule eval_standard: gym-pusht's task settings (``standard:``), the videos, the device."""
+    m = get_method(method)
+    return {"method": method, "standard": dict(config["standard"]),
+            "video": dict(config["videos"]), "device": config["device"],
+            "world_model": config["world_model"]["model"],
+            "backbone": _block(config["policy"], backbone_block(m.stage.name))}
+
+
+def standard_report(config: dict) -> dict[str, Any]:
+    """Rule standard_report: the rows' labels, the task settings, the published references."""
+    s = config["standard"]
+    return {"labels": {m: get_method(m).label for m in standard_methods(config)},
+            "n_episodes": s["n_episodes"], "start_seed": s["start_seed"],
+            "subgoal": s["subgoal"], "subgoal_offset": s["subgoal_offset"],
+            "references": list(s["references"])}
+
+
+def standard_methods(config: dict) -> list[str]:
+    """The rows run on gym-pusht's own task: ``standard.methods``, or every trained row of
+    ``eval.methods`` when it is null."""
+    listed = config["standard"].get("methods")
+    if listed is None:
+        return [m for m in config["eval"]["methods"] if get_method(m).learned]
+    return list(listed)
+
+
+def rollout_videos(config: dict) -> dict[str, Any]:
+    """Rule rollout_videos: the controllers and the ``videos:`` size and frame rate."""
+    return {**controllers(config), "video": dict(config["videos"])}
+
+
 def latency(config: dict) -> dict[str, Any]:
     """Rule latency: the controllers and the ``latency:`` timing counts."""
     return {**controllers(config), "counts": dict(config["latency"])}

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from larc_core import paths
+from larc_core.io import ArtifactError
 from larc_core.logs import get_logger
 
 log = get_logger("stage")
@@ -152,7 +153,10 @@ def train_policy(
         if init.backbone:
             check_policy(init.backbone, settings["init_backbone"], backbone_block(init.name),
                          Path(init_dir) / "shared_policy_backbone.pt", init.rule, accept)
+        _check_product(init.name, init_dir, seed, stage.name)
     uses = {name: (uses or {}).get(name) or paths.policy_dir(name, seed) for name in stage.uses}
+    for name, folder in uses.items():
+        _check_product(name, folder, seed, stage.name)
     out_dir = out_dir or paths.policy_dir(stage.name, seed)
     state_dir = Path(state_dir or Path(paths.STATE_ROOT) / stage.rule / f"seed{seed}")
     with exclusive(state_dir, f"{stage.name} {out_dir}"):
@@ -167,6 +171,19 @@ def train_policy(
         )
 
 
+def _check_product(stage: str, folder: str | Path, seed: int, consumer: str) -> None:
+    """A folder another stage starts from or reads must hold ``stage``'s product of the same
+    seed (its first checkpoint file's recorded stage and seed)."""
+    from larc_core.agreement import check_identity
+    from larc_core.objectives import stage_objective
+
+    files = [f for k, f in stage_objective(stage).output_files.items()
+             if k != "train_log" and f.endswith(".pt")]
+    if files:
+        check_identity(Path(folder) / files[0], stage, seed,
+                       f"stage {consumer} trained with seed {seed}", f"{stage} checkpoint")
+
+
 def label_point(settings: dict, method: str, fraction: float, init_dirs: dict[int, str],
                 pairs: dict[int, str], out: str, demos: str = paths.DEMOS,
                 latents: str = paths.LATENTS, world_model: str = paths.WORLD_MODEL,
@@ -177,6 +194,50 @@ def label_point(settings: dict, method: str, fraction: float, init_dirs: dict[in
     return run_point(method, fraction, settings["train_policy"], settings["evaluate"],
                      settings["seeds"], demos, latents, world_model, init_dirs, pairs, out,
                      train_policy, evaluate, threads)
+
+
+def eval_standard(settings: dict, seed: int, demos: str = paths.DEMOS,
+                  latents: str = paths.LATENTS, world_model: str = paths.WORLD_MODEL,
+                  checkpoint_dir: str | None = None, out: str | None = None,
+                  videos: list[str] | None = None, threads: int = 1,
+                  accept_checkpoint_config: bool = False) -> dict:
+    """gym-pusht's own task with one trained row and seed (``settings.eval_standard``): LeRobot's
+    ``eval_info.json`` at ``out`` and the first episodes as MP4 at ``videos``. A
+    ``checkpoint_dir`` is checked as :func:`evaluate` checks it (``seed`` None: its own)."""
+    from larc_core.data import DemoFile
+    from larc_core.evaluation.build import ControllerSpec
+    from larc_core.evaluation.standard import evaluate_standard
+    from larc_core.methods import get_method
+
+    _threads(threads)
+    method, task, video = settings["method"], settings["standard"], settings["video"]
+    m = get_method(method)
+    seed, checkpoint_dir = _policy_checkpoint(m, seed, checkpoint_dir)
+    _check_evaluated(settings, m, world_model, checkpoint_dir, accept_checkpoint_config)
+    out = out or paths.STANDARD_INFO.format(method=method, seed=seed)
+    if videos is None:  # beside the record, as the workflow lays them out
+        videos = [str(Path(out).parent / paths.STANDARD_VIDEO_NAME.format(episode=i))
+                  for i in range(task["videos"])]
+    with DemoFile(demos) as demo:
+        resolution = demo.resolution
+    spec = ControllerSpec(method=method, offset=task["subgoal_offset"], resolution=resolution,
+                          demo_path=demos, world_model_path=world_model,
+                          checkpoint_dir=checkpoint_dir, seed=seed, device=settings["device"])
+    return evaluate_standard(spec, latents_path=latents, out_path=out, video_paths=videos,
+                             start_seed=task["start_seed"], n_episodes=task["n_episodes"],
+                             max_steps=task["max_steps"], subgoal=task["subgoal"],
+                             subgoal_offset=task["subgoal_offset"], video_size=video["size"],
+                             fps=video["fps"], policy_seed=seed)
+
+
+def standard_report(settings: dict, info_files: list[str], out_md: str = paths.STANDARD_MD,
+                    out_json: str = paths.STANDARD_JSON) -> dict:
+    """``results/standard.md`` from the rows' ``eval_info.json`` (``settings.standard_report``)."""
+    from larc_core.reporting.standard import write_standard_report
+
+    res = write_standard_report(info_files, settings, out_md, out_json)
+    log.info("wrote %s (%d rows)", out_md, len(res["rows"]))
+    return res
 
 
 def label_efficiency(settings: dict, point_files: list[str], out_md: str = paths.LABEL_MD,
@@ -200,8 +261,12 @@ def lam_report(settings: dict, models: dict[int, str], demos: str = paths.DEMOS,
                out_md: str = paths.LAM_MD, out_json: str = paths.LAM_JSON) -> dict:
     """``results/lam.md``: codebook usage, forward error and action probe of the latent action
     model of every seed in ``models`` (seed -> model file; ``settings.lam_report``)."""
+    from larc_core.agreement import check_identity
     from larc_core.reporting.lam import write_lam_report
 
+    for seed, model in models.items():
+        check_identity(model, "lam", int(seed), f"the report's seed {seed}",
+                       "latent action model")
     res = write_lam_report(models, demos, latents, world_model, out_md, out_json,
                            settings["ridge"], settings["max_windows"])
     log.info("wrote %s: smallest slot perplexity %.1f, largest forward error %.3f x copy",
@@ -248,34 +313,77 @@ def evaluate(
     settings: dict, offset: int, demos: str = paths.DEMOS,
     world_model: str | None = paths.WORLD_MODEL, checkpoint_dir: str | None = None,
     pairs: str | None = None, out: str | None = None, seed: int | None = None,
-    threads: int = 1, accept_checkpoint_config: bool = False,
+    threads: int = 1, accept_checkpoint_config: bool = False, n_episodes: int | None = None,
 ) -> dict:
     """Evaluate the method of ``settings`` (``settings.evaluate``) at one offset; a trained
-    method uses the checkpoint of training seed ``seed`` (required for them, ignored for the
-    others). Planner rows (CEM) use the world model and ``settings["planner"]``.
+    method uses the checkpoint of training seed ``seed`` (its row's folder), or the one in
+    ``checkpoint_dir`` (its recorded stage must be the row's, its recorded seed ``seed`` when
+    given, else the record takes it). Planner rows (CEM) use the world model and
+    ``settings["planner"]``. The pairs file must hold pairs of ``offset``; ``n_episodes`` runs
+    only its first pairs (recorded beside the file's count; more than it holds is refused).
 
     ``threads`` is the number of worker processes the episodes are spread over; every process
     runs torch with one thread (the records do not depend on ``threads``)."""
+    from larc_core.evaluation.pairs import load_pairs
     from larc_core.evaluation.run import evaluate as run_eval
     from larc_core.methods import get_method
 
     method = settings["method"]
     m = get_method(method)
-    if m.learned and seed is None:
-        raise ValueError(f"method {method!r} is trained per seed: give the training seed")
-    seed = int(seed) if m.learned else None
-    checkpoint_dir = (checkpoint_dir or m.checkpoint_dir(seed)) if m.learned else None
+    if m.learned:
+        seed, checkpoint_dir = _policy_checkpoint(m, seed, checkpoint_dir)
+    else:
+        seed = None
     _check_evaluated(settings, m, world_model, checkpoint_dir, accept_checkpoint_config)
+    pairs = pairs or paths.PAIRS.format(offset=offset)
+    doc = load_pairs(pairs, demos)
+    if int(doc["offset"]) != int(offset):
+        raise ArtifactError(
+            f"pairs file {pairs} holds pairs of offset {doc['offset']} (budget {doc['budget']}), "
+            f"not of the asked offset {offset}: give the offset-{offset} pairs file "
+            f"({paths.PAIRS.format(offset=offset)}) or offset {doc['offset']}")
+    max_pairs = settings["max_pairs"]
+    if n_episodes is not None:
+        if int(n_episodes) > len(doc["pairs"]):
+            raise ArtifactError(
+                f"pairs file {pairs} holds {len(doc['pairs'])} pairs, but eval.n_episodes asks "
+                f"for {n_episodes}: draw that many with eval-pairs, or ask for at most "
+                f"{len(doc['pairs'])}")
+        max_pairs = int(n_episodes) if max_pairs is None else min(int(max_pairs),
+                                                                  int(n_episodes))
     return run_eval(
         method, demo_path=demos,
         world_model_path=world_model if (m.learned or m.planned) else None,
-        checkpoint_dir=checkpoint_dir, pairs_path=pairs or paths.PAIRS.format(offset=offset),
+        checkpoint_dir=checkpoint_dir, pairs_path=pairs,
         out_path=out or paths.eval_path(method, offset, seed),
         execute_chunk_size=settings["execute_chunk_size"], planner=settings["planner"],
         latency_warmup=settings["latency_warmup"], latency_calls=settings["latency_calls"],
         device=settings["device"], seed=settings["seed"] if seed is None else seed,
-        policy_seed=seed, workers=max(1, int(threads or 1)), max_pairs=settings["max_pairs"],
+        policy_seed=seed, workers=max(1, int(threads or 1)), max_pairs=max_pairs,
     )
+
+
+def _policy_checkpoint(method: Any, seed: int | None,
+                       checkpoint_dir: str | None) -> tuple[int, str]:
+    """(training seed, checkpoint folder) of a trained row: the row's folder of ``seed``, or
+    ``checkpoint_dir`` checked to be the row's stage (and ``seed``'s, when given; else its
+    recorded seed is the one the result records)."""
+    from larc_core.agreement import check_identity
+
+    if checkpoint_dir is None:
+        if seed is None:
+            raise ValueError(f"method {method.key!r} is trained per seed: give the training "
+                             f"seed")
+        return int(seed), method.checkpoint_dir(int(seed))
+    asked = f"row {method.key}" + ("" if seed is None else f" with seed {seed}")
+    own = check_identity(Path(checkpoint_dir) / "shared_policy_backbone.pt", method.stage.name,
+                         seed, asked, "policy checkpoint")
+    if seed is None:
+        if "seed" not in own:
+            raise ArtifactError(f"{checkpoint_dir}: its checkpoint records no training seed; "
+                                f"give --seed")
+        seed = int(own["seed"])
+    return int(seed), checkpoint_dir
 
 
 def _check_evaluated(settings: dict, method: Any, world_model: str | None,
@@ -558,13 +666,16 @@ def latency(
 
 def rollout_videos(
     settings: dict, demos: str, world_model: str, pairs: str, eval_files: dict[str, str],
-    checkpoint_dirs: dict[str, str], gifs: dict[str, str], out_json: str,
+    checkpoint_dirs: dict[str, str], videos: dict[str, str], out_json: str,
 ) -> dict:
-    """A success and a failure of every evaluated method, re-run and recorded as a GIF each."""
+    """A success and a failure of every evaluated method, re-run and recorded as an MP4 each
+    (``settings.rollout_videos``)."""
     from larc_core.reporting.rollout_videos import write_rollout_videos
 
     specs = controller_specs(settings, demos, world_model, pairs, checkpoint_dirs,
                              deciding_only=False)
-    doc = write_rollout_videos(specs, eval_files, pairs, demos, gifs, out_json)
-    log.info("wrote %d rollout videos (%s)", len(gifs), out_json)
+    video = settings["video"]
+    doc = write_rollout_videos(specs, eval_files, pairs, demos, videos, out_json,
+                               video["size"], video["fps"])
+    log.info("wrote %d rollout videos (%s)", len(videos), out_json)
     return doc

@@ -18,6 +18,8 @@ WM = "checkpoints/world_model/world_model.pt"
 LATENTS = "data/pusht_frame_latents.pt"
 DEMOS = "data/pusht_expert_train.h5"
 CHUNK = "checkpoints/larc_chunk_backbone_latent/seed0"
+IDM = "checkpoints/larc_idm_backbone_latent/seed0"
+LAM = "checkpoints/latent_action_model/seed0"
 PAIRS = "results/eval/pairs_h25.json"
 
 
@@ -28,9 +30,18 @@ def bad(smoke_run, tmp_path_factory) -> Path:
     work, _ = smoke_run
     root = tmp_path_factory.mktemp("bad")
     shutil.copytree(work / "config", root / "config")
-    for rel in (WM, LATENTS, DEMOS, CHUNK, PAIRS):
+    for rel in (WM, LATENTS, DEMOS, CHUNK, IDM, LAM, PAIRS):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).symlink_to(work / rel)
+    # Every evaluation record of the run, one of them overwritten by another seed's record: the
+    # table must refuse it (its place says seed 1).
+    for f in (work / "results/eval").rglob("*.json"):
+        rel = f.relative_to(work)
+        if not (root / rel).exists():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, root / rel)
+    shutil.copy2(work / "results/eval/larc_chunk/seed0_h25.json",
+                 root / "results/eval/larc_chunk/seed1_h25.json")
     shutil.copy2(work / DEMOS, root / "other.h5")
     with h5py.File(root / "other.h5", "r+") as f:
         f["state"][5, 2] += 3.0
@@ -229,6 +240,51 @@ CASES = {
     "restore of a config the file does not hold": (
         ["restore", "--set", "eval.n_episodes=3"],
         ["larc restore checks the run of a config file", "--set eval.n_episodes=3"], None),
+    # A choice on the command line that disagrees with what an input records: refused with
+    # both values (or, where it narrows the input, applied and recorded: see below).
+    "pairs of another offset": (
+        ["eval", "--method", "larc_chunk", "--offset", "50", "--seed", "0", "--pairs", PAIRS,
+         "--out", "out/o.json"],
+        ["pairs file results/eval/pairs_h25.json holds pairs of offset 25",
+         "not of the asked offset 50"], "out/o.json"),
+    "more episodes than the pairs file holds": (
+        ["eval", "--method", "noop", "--offset", "25", "--pairs", PAIRS, "--set",
+         "eval.n_episodes=5000", "--out", "out/n.json"],
+        ["holds", "eval.n_episodes asks for 5000"], "out/n.json"),
+    "checkpoint of another row": (
+        ["eval", "--method", "larc_idm", "--offset", "25", "--checkpoint-dir", CHUNK, "--out",
+         "out/c.json"],
+        [f"{CHUNK}/shared_policy_backbone.pt is a policy checkpoint of stage 'chunk'",
+         "row larc_idm needs stage 'idm'"], "out/c.json"),
+    "checkpoint of another seed": (
+        ["eval", "--method", "larc_chunk", "--offset", "25", "--seed", "1", "--checkpoint-dir",
+         CHUNK, "--out", "out/c.json"],
+        ["was trained with seed 0", "asks for seed 1"], "out/c.json"),
+    "a seed for an untrained row": (
+        ["eval", "--method", "noop", "--offset", "25", "--seed", "1", "--out", "out/n.json"],
+        ["noop is a reference row", "--seed 1 would be ignored"], "out/n.json"),
+    "a world model for a reference row": (
+        ["eval", "--method", "replay", "--offset", "25", "--world-model", WM, "--out",
+         "out/r.json"], ["replay is a reference row", f"--world-model {WM} would be ignored"],
+        "out/r.json"),
+    "fine-tune from another seed's checkpoint": (
+        ["train-wm-ft", "--seed", "1", "--init-dir", CHUNK, "--out-dir", "out/wmft"],
+        ["was trained with seed 0", "stage wm_ft trained with seed 1 asks for seed 1"],
+        "out/wmft"),
+    "fine-tune from another stage's checkpoint": (
+        ["train-wm-ft", "--seed", "0", "--init-dir", IDM, "--out-dir", "out/wmft"],
+        ["of stage 'idm'", "needs stage 'chunk'"], "out/wmft"),
+    "latent action model of another seed": (
+        ["lam-report", "--model", f"1={LAM}/latent_action_model.pt", "--out", "out/lam.md"],
+        ["was trained with seed 0", "the report's seed 1 asks for seed 1"], "out/lam.md"),
+    "standard task with another row's checkpoint": (
+        ["eval-standard", "--method", "larc_idm", "--checkpoint-dir", CHUNK, "--out",
+         "out/std/eval_info.json"], ["of stage 'chunk'", "row larc_idm needs stage 'idm'"],
+        "out/std/eval_info.json"),
+    "table reading a record in another seed's place": (
+        ["table", "--out", "out/table.md"],
+        ["results/eval/larc_chunk/seed1_h25.json records seed 0", "its place says 1"],
+        "out/table.md"),
     "override without a value": (["validate-config", "--set", "eval.n_episodes"],
                                  ["expected KEY.PATH=VALUE"], None),
     "config value out of range": (["validate-config", "--set", "eval.n_episodes=0"],
@@ -247,6 +303,21 @@ def test_bad_input_stops_with_a_clear_message(bad, case):
         assert text in res.stderr, f"{case}: {text!r} not in\n{res.stderr[-2000:]}"
     if output is not None:
         assert not (bad / output).exists(), f"{case}: left {output}"
+
+
+@pytest.mark.e2e
+def test_a_narrowing_choice_is_applied_and_recorded(bad):
+    """Fewer episodes than the pairs file holds: the first ones are run, and the record says
+    how many of how many; a checkpoint folder without --seed records the checkpoint's seed."""
+    import json
+
+    res = larc(bad, "eval", "--method", "larc_chunk", "--offset", "25", "--checkpoint-dir",
+               CHUNK, "--set", "eval.n_episodes=2", "--out", "narrow.json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads((bad / "narrow.json").read_text())
+    pairs = json.loads((bad / PAIRS).read_text())["pairs"]
+    assert doc["n_episodes"] == 2 and doc["pairs_in_file"] == len(pairs) > 2
+    assert doc["seed"] == 0 and doc["method"] == "larc_chunk"
 
 
 @pytest.mark.e2e

@@ -89,7 +89,15 @@ def _write_eval(folder, method, name, successes):
     (folder / method).mkdir(parents=True, exist_ok=True)
     episodes = [{"start_row": i, "goal_row": i + 25, "success": bool(s)}
                 for i, s in enumerate(successes)]
-    (folder / method / name).write_text(json.dumps({"episodes": episodes}))
+    (folder / method / name).write_text(json.dumps({**_identity(folder / method / name),
+                                                    "episodes": episodes}))
+
+
+def _identity(path):
+    """The method, seed and offset a record at ``path`` must hold (its place)."""
+    from larc_core.evaluation.records import place_of
+
+    return place_of(path) or {}
 
 
 def test_claims_report_reads_the_rows_files(tmp_path, monkeypatch):
@@ -163,7 +171,7 @@ def test_a_claim_whose_row_is_not_evaluated_is_listed_not_tested():
 def _draw_file(path, successes, first_row):
     """An evaluation file of one seed: pair i starts at ``first_row + i``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"episodes": [
+    path.write_text(json.dumps({**_identity(path), "episodes": [
         {"start_row": first_row + i, "goal_row": first_row + i + 25, "success": bool(s)}
         for i, s in enumerate(successes)]}))
     return str(path)

@@ -97,7 +97,8 @@ def test_cli_set_overrides_are_validated(tmp_path, repo_root):
 
 
 # Import name -> distribution name, where they differ.
-DIST_OF = {"PIL": "pillow", "cv2": "opencv-python", "yaml": "pyyaml", "gym_pusht": "gym-pusht"}
+DIST_OF = {"PIL": "pillow", "cv2": "opencv-python", "yaml": "pyyaml", "gym_pusht": "gym-pusht",
+           "imageio_ffmpeg": "imageio-ffmpeg"}
 
 
 def test_every_imported_package_is_declared(repo_root):

@@ -16,6 +16,7 @@ import yaml
 from helpers import copy_workflow, planned_jobs, snakemake
 
 from larc_core.methods import METHODS, STAGES, stages_needed
+from larc_core.video import mp4_info
 
 RULES = [
     "link_artifacts", "collect_demos", "train_world_model", "cache_latents", "train_idm",
@@ -27,6 +28,7 @@ RULES = [
 ]
 REPO = Path(__file__).parents[1]
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
+SMOKE_VIDEO_SIZE = (SMOKE.get("videos") or {}).get("size", 256)
 SEEDS = tuple(SMOKE["seeds"])
 OFFSETS = tuple(SMOKE["eval"]["offsets"])
 N_PAIRS = SMOKE["eval"]["n_episodes"]
@@ -236,8 +238,6 @@ def test_performance_report_sets_jobs_against_floors_measured_first(smoke_run):
 
 @pytest.mark.e2e
 def test_rollout_videos_show_a_success_and_a_failure_per_method(smoke_run):
-    from PIL import Image
-
     work, _ = smoke_run
     doc = json.loads((work / "results/rollout_videos.json").read_text())
     assert [m["method"] for m in doc["methods"]] == list(METHOD_LABELS)
@@ -248,10 +248,43 @@ def test_rollout_videos_show_a_success_and_a_failure_per_method(smoke_run):
         for outcome, want in (("success", True), ("failure", False)):
             first = next((r["index"] for r in records if r["success"] == want), None)
             assert (shown.get(outcome) or {}).get("pair") == first, (method, outcome)
-        gif = Image.open(work / f"results/figures/rollouts/{method}.gif")
+        info = mp4_info(work / f"results/figures/rollouts/{method}.mp4")
         longest = max(e["steps"] for e in shown.values())
-        assert gif.n_frames == longest + 1, method  # every step plus the final frame
+        assert info["frames"] == longest + 1, method  # every step plus the final frame
+        assert info["codec"] == "h264" and info["height"] >= SMOKE_VIDEO_SIZE, info
     assert all(e["episodes"] for e in doc["methods"])
+
+
+@pytest.mark.e2e
+def test_standard_task_writes_lerobot_records_and_videos(smoke_run):
+    """The default target runs gym-pusht's own task for the configured rows and seeds: LeRobot's
+    eval_info.json layout (seeds start_seed + i, coverage-based rewards), an H.264 video at the
+    configured size per row and seed, and results/standard.md with every row beside the
+    published Diffusion Policy."""
+    work, _ = smoke_run
+    std = SMOKE["standard"]
+    report = json.loads((work / "results/standard.json").read_text())
+    assert [r["method"] for r in report["rows"]] == std["methods"]
+    for method in std["methods"]:
+        for seed in SEEDS:
+            folder = work / f"results/standard/{method}/seed{seed}"
+            info = json.loads((folder / "eval_info.json").read_text())
+            overall = info["overall"]
+            assert set(overall) == {"avg_sum_reward", "avg_max_reward", "pc_success",
+                                    "n_episodes", "eval_s", "eval_ep_s", "video_paths"}
+            assert overall["n_episodes"] == std["n_episodes"] == len(info["per_episode"])
+            assert info["per_group"]["pusht"]["pc_success"] == overall["pc_success"]
+            assert [e["seed"] for e in info["per_episode"]] == [
+                1000 + i for i in range(std["n_episodes"])]
+            for e in info["per_episode"]:
+                assert 0 <= e["max_reward"] <= 1 and e["steps"] <= std["max_steps"]
+                assert e["success"] == (e["max_coverage"] > 0.95)
+            assert info["larc"]["method"] == method and info["larc"]["seed"] == seed
+            video = mp4_info(folder / "videos/eval_episode_0.mp4")
+            assert video["codec"] == "h264" and video["height"] >= SMOKE_VIDEO_SIZE
+            assert video["frames"] == info["per_episode"][0]["steps"] + 1
+    md = (work / "results/standard.md").read_text()
+    assert "63.8%" in md and all(METHODS[m].label in md for m in std["methods"])
 
 
 @pytest.mark.e2e
@@ -272,7 +305,8 @@ def test_snakemake_report_holds_results(smoke_run):
         html = zf.read(next(n for n in names if n.endswith("report.html"))).decode()
     for name in ("table.md", "success_vs_offset.png", "world_model.md", "runtime.md",
                  "training_wm_ft.png", "latency.md", "latency_vs_success.png",
-                 *(f"{m}.gif" for m in METHOD_LABELS)):  # a rollout video per method
+                 *(f"{m}.mp4" for m in METHOD_LABELS),  # a rollout video per method
+                 "standard.md", "eval_episode_0.mp4"):
         assert any(n.endswith(name) for n in names), name
     assert "LARC" in html and "goal-pose" in html
 

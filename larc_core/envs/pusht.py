@@ -172,12 +172,29 @@ class PushTEnv:
         row-major gives the same HWC array in a third of the time, and the same ``cv2.resize``
         call then yields the same pixels (tested against gym-pusht's observation).
         """
+        return cv2.resize(self._screen(), (self.resolution, self.resolution))
+
+    def _screen(self) -> np.ndarray:
+        """gym-pusht's 512 x 512 drawing as an HWC uint8 array."""
         if not self.render_enabled:
             raise RuntimeError("PushTEnv was created with render=False; it cannot render frames")
         screen = self._env._draw()
         w, h = screen.get_size()
-        hwc = np.frombuffer(pygame.image.tobytes(screen, "RGB"), dtype=np.uint8).reshape(h, w, 3)
-        return cv2.resize(hwc, (self.resolution, self.resolution))
+        return np.frombuffer(pygame.image.tobytes(screen, "RGB"), dtype=np.uint8).reshape(h, w, 3)
+
+    def render_size(self, size: int) -> np.ndarray:
+        """(size, size, 3) uint8 HWC frame of the same scene at another side (videos: the
+        simulator's 512 px drawing resized, not the policy's frame upscaled)."""
+        hwc = self._screen()
+        if int(size) == hwc.shape[0]:
+            return hwc.copy()
+        return cv2.resize(hwc, (int(size), int(size)), interpolation=cv2.INTER_AREA)
+
+    # -- gym-pusht's own task ---------------------------------------------------------------
+    def coverage(self) -> float:
+        """gym-pusht's coverage: the share of the green goal T's area the block covers (its own
+        shapely computation; its task is solved when this exceeds 0.95)."""
+        return float(self._env._get_coverage())
 
     # -- lifetime --------------------------------------------------------------------------
     def close(self) -> None:

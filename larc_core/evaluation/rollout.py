@@ -40,13 +40,15 @@ def run_episode(
     budget: int,
     start_row: int = -1,
     frames: list[np.ndarray] | None = None,
+    frame_size: int | None = None,
 ) -> dict[str, Any]:
     """One goal-reaching episode with the latched success test of REFERENCE §2.
 
     The env is set exactly to ``start_state`` (7,), the controller is given the recorded goal
     frame (H, W, 3), and the episode stops at the first step whose state passes the success
-    test, or after ``budget`` steps. ``frames``, when given, receives the rendered frame
-    (H, W, 3) before every step and after the last one (rollout videos); the episode is the same.
+    test, or after ``budget`` steps. ``frames``, when given, receives the rendered frame before
+    every step and after the last one (rollout videos), at ``frame_size`` px (default: the
+    policy's resolution); the episode is the same.
     """
     env.reset_to_state(start_state)
     controller.reset(goal_frame, start_row)
@@ -57,9 +59,9 @@ def run_episode(
     render = getattr(controller, "uses_frames", True)
     reads_state = getattr(controller, "uses_state", False)
     for step in range(budget):
-        frame = env.render() if render or frames is not None else None
+        frame = env.render() if render else None
         if frames is not None:
-            frames.append(frame)
+            frames.append(_video_frame(env, frame_size, frame))
         obs = frame if render else (state if reads_state else None)
         state = env.step(controller.act(obs))
         pos_err, _ = pose_errors(state, goal_state)
@@ -68,7 +70,7 @@ def run_episode(
             success_step = step + 1
             break
     if frames is not None:
-        frames.append(env.render())
+        frames.append(_video_frame(env, frame_size))
     pos_err, ang_err = pose_errors(state, goal_state)
     record = {
         "success": success_step is not None,
@@ -83,6 +85,13 @@ def run_episode(
     if info is not None:  # controller diagnostics (e.g. the planner's costs); deterministic
         record["controller"] = info()
     return record
+
+
+def _video_frame(env: PushTEnv, size: int | None, frame: np.ndarray | None = None) -> np.ndarray:
+    """The current frame at ``size`` px (None: the policy's resolution, reusing ``frame``)."""
+    if size is None:
+        return frame if frame is not None else env.render()
+    return env.render_size(size)
 
 
 def _record(i: int, pair: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:

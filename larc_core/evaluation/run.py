@@ -124,6 +124,7 @@ def evaluate(
         "offset": offset,
         "budget": budget,
         "n_episodes": len(records),
+        "pairs_in_file": len(doc["pairs"]),  # the first n_episodes of them were run
         "successes": successes,
         "success_rate": successes / len(records),
         "success_definition": SUCCESS_DEFINITION,

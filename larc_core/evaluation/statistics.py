@@ -8,13 +8,13 @@ pair-draw check and the WM-FT sweep's selection; it reads evaluation records' ep
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from larc_core.evaluation.records import read_eval_record
 from larc_core.io import ArtifactError
 
 #: Bootstrap resamples and permutation draws (seeded: the report is deterministic).
@@ -40,9 +40,10 @@ def episode_outcomes(eval_files: list[str | Path]) -> dict[tuple[int, int], list
     """(start row, goal row) -> the successes (0/1) of every file's episode on that pair."""
     out: dict[tuple[int, int], list[float]] = {}
     for path in eval_files:
+        doc = read_eval_record(path)
         try:
-            add_outcomes(out, json.loads(Path(path).read_text())["episodes"])
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            add_outcomes(out, doc["episodes"])
+        except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"evaluation file {path} could not be read as episodes with "
                                 f"start_row, goal_row and success: {exc}") from exc
     return out

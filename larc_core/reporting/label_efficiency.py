@@ -10,6 +10,8 @@ action model's linear probe, ``results/lam.json``)."""
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,22 @@ def _read(path: str | Path, what: str, rule: str) -> dict[str, Any]:
         raise ArtifactError(f"{what} {path} is unreadable ({exc}); rerun {rule}") from exc
 
 
+_POINT_NAME = re.compile(r"^(?P<method>.+)_f(?P<fraction>[0-9.]+)\.json$")
+
+
+def _point(path: str | Path) -> dict[str, Any]:
+    """One sweep point, checked against its name (``<method>_f<fraction>.json``)."""
+    doc = _read(path, "label sweep point", "label_point")
+    match = _POINT_NAME.match(Path(path).name)
+    if match is not None and (doc.get("method") != match.group("method") or not math.isclose(
+            float(doc.get("fraction", -1)), float(match.group("fraction")))):
+        raise ArtifactError(
+            f"label sweep point {path} records {doc.get('method')!r} at fraction "
+            f"{doc.get('fraction')!r}, but its name says {match.group('method')!r} at "
+            f"{match.group('fraction')}: rerun label_point for it")
+    return doc
+
+
 def write_label_report(point_files: list[str], labels: dict[str, str], lapa: list[str],
                        backbones: dict[str, str], out_md: str | Path, out_json: str | Path,
                        out_png: str | Path, claim_fraction: float, claim_offset: int,
@@ -50,7 +68,7 @@ def write_label_report(point_files: list[str], labels: dict[str, str], lapa: lis
             baseline with the same network).
         lam_json: ``results/lam.json`` (the latent action model's probe), or None.
     """
-    docs = [_read(f, "label sweep point", "label_point") for f in point_files]
+    docs = [_point(f) for f in point_files]
     by = {(d["method"], d["fraction"]): d for d in docs}
     fractions = sorted({d["fraction"] for d in docs})
     offsets = sorted({r["offset"] for d in docs for r in d["runs"]})

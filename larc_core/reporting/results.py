@@ -3,12 +3,12 @@ one summary row per method x offset aggregated over seeds."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
+from larc_core.evaluation.records import read_eval_record
 from larc_core.io import ArtifactError
 
 COLUMNS = [
@@ -41,10 +41,7 @@ def load_results(paths: list[str | Path]) -> pd.DataFrame:
     rows = []
     for path in paths:
         path = Path(path)
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"evaluation file {path} could not be read: {exc}") from exc
+        doc = read_eval_record(path)
         episodes = doc.get("episodes")
         if not episodes:
             raise ArtifactError(f"evaluation file {path} holds no episodes")

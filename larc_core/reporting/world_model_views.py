@@ -48,12 +48,11 @@ def save_png(img: Image.Image, out: str | Path) -> None:
         img.save(tmp, format="PNG")
 
 
-def save_gif(frames: list[np.ndarray], labels: list[str], out: str | Path,
-             ms_per_frame: int = 250, side: int = DISPLAY,
-             step_label: Callable[[int], str] = str) -> None:
-    """Side-by-side video (an animated GIF, looping): frame t shows ``frames[i][t]`` for every
-    stream i, labelled with ``labels[i]`` and ``step_label(t)`` (default: t).
-    ``frames``: per stream (T, H, W, 3)."""
+def compose_frames(frames: list[np.ndarray], labels: list[str], side: int = DISPLAY,
+                   step_label: Callable[[int], str] = str) -> list[Image.Image]:
+    """Side-by-side video frames: frame t shows ``frames[i][t]`` for every stream i at ``side``
+    px, labelled with ``labels[i]`` and ``step_label(t)``. ``frames``: per stream (T, H, W, 3);
+    the video is as long as the shortest stream."""
     n_steps = min(len(f) for f in frames)
     pad, top = 4, 18
     images = []
@@ -63,8 +62,18 @@ def save_gif(frames: list[np.ndarray], labels: list[str], out: str | Path,
         for i, (stream, label) in enumerate(zip(frames, labels, strict=True)):
             x = i * (side + pad)
             draw.text((x + 2, 2), f"{label} {step_label(t)}", fill="black")
-            img.paste(Image.fromarray(upscale(stream[t], side)), (x, top))
+            frame = stream[t]
+            img.paste(Image.fromarray(frame if frame.shape[0] == side else upscale(frame, side)),
+                      (x, top))
         images.append(img)
+    return images
+
+
+def save_gif(frames: list[np.ndarray], labels: list[str], out: str | Path,
+             ms_per_frame: int = 250, side: int = DISPLAY,
+             step_label: Callable[[int], str] = str) -> None:
+    """Side-by-side video as an animated GIF, looping (:func:`compose_frames`)."""
+    images = compose_frames(frames, labels, side, step_label)
     with atomic_path(out) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=ms_per_frame, loop=0)

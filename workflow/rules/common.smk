@@ -324,3 +324,15 @@ def label_point_inputs(wildcards):
     if stage.init_from:
         inputs["init"] = [stage_files(stage.init_from, s)["backbone"] for s in SEEDS]
     return inputs
+
+
+# gym-pusht's own task (standard.smk).
+STANDARD = config["standard"]
+STANDARD_METHODS = settings.standard_methods(config)
+
+
+def standard_inputs(wildcards):
+    """Data, latents (the subgoal library), world model and the row's checkpoint of the seed."""
+    method = METHODS[wildcards.method]
+    return {"h5": paths.DEMOS, "latents": paths.LATENTS, "world_model": world_model_path(),
+            **policy_files(method.stage.name, wildcards.seed)}

@@ -101,14 +101,14 @@ rule rollout_videos:
     input:
         unpack(video_inputs),
     output:
-        gifs=report(
+        videos=report(
             expand(paths.ROLLOUT_VIDEO, method=EVAL_METHODS),
             caption="../report/rollout_videos.rst",
             category="Results",
         ),
         json=paths.ROLLOUT_VIDEOS_JSON,
     params:
-        settings=settings.controllers(config),
+        settings=settings.rollout_videos(config),
     threads: 1
     resources:
         mem_mb=3000,

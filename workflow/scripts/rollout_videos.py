@@ -12,9 +12,9 @@ def main(sm) -> None:
     checkpoint_dirs = {k.removeprefix("backbone_"): str(Path(v).parent)
                        for k, v in inputs.items() if k.startswith("backbone_")}
     eval_files = {k.removeprefix("eval_"): v for k, v in inputs.items() if k.startswith("eval_")}
-    gifs = {Path(g).stem: g for g in sm.output.gifs}
+    videos = {Path(v).stem: v for v in sm.output.videos}
     stages.rollout_videos(sm.params.settings, sm.input.h5, sm.input.world_model, sm.input.pairs,
-                          eval_files, checkpoint_dirs, gifs, sm.output.json)
+                          eval_files, checkpoint_dirs, videos, sm.output.json)
 
 
 # Guarded: worker processes started with "spawn" re-import this file without `snakemake`.
