@@ -220,8 +220,8 @@ CASES = {
         ["eval", "--method", "larc_chunk", "--offset", "25", "--checkpoint-dir", "broken/chunk",
          "--out", "out/c.json"], ["broken/chunk/shared_policy_backbone.pt"], "out/c.json"),
     "missing policy checkpoint": (
-        ["eval", "--method", "larc_idm", "--offset", "25", "--seed", "0", "--out", "out/i.json"],
-        ["checkpoints/larc_idm_backbone_latent/seed0/shared_policy_backbone.pt"], "out/i.json"),
+        ["eval", "--method", "larc_idm", "--offset", "25", "--seed", "1", "--out", "out/i.json"],
+        ["checkpoints/larc_idm_backbone_latent/seed1/shared_policy_backbone.pt"], "out/i.json"),
     "pairs file cut short": (["eval", "--method", "noop", "--offset", "25", "--pairs",
                               "broken/pairs.json", "--out", "out/n.json"],
                              ["pairs file broken/pairs.json could not be read"], "out/n.json"),

@@ -80,15 +80,17 @@ def test_the_stage_loop_declares_cluster_resources():
 
 
 def test_slurm_resources(rules):
-    res = load_profile("slurm")["set-resources"]
-    for rule in (r for r in GPU_RULES if r in res):
-        assert int(res[rule].get("gpu", 0)) >= 1, f"{rule} requests no GPU"
-        # snakemake-executor-plugin-slurm rejects 'gpu' and a gpu 'gres' on the same job.
-        assert "gpu" not in str(res[rule].get("gres", "")), rule
+    """The GPU follows config `device` (the rules declare it), never the profile: a CPU
+    cluster runs the profile unedited (tests/test_slurm.py), a GPU run gets --gpus=1."""
+    prof = load_profile("slurm")
+    res = prof["set-resources"]
     for rule in (r for r in rules if r in res):
         assert int(res[rule]["runtime"]) > 0 and int(res[rule]["mem_mb"]) > 0, rule
-    for rule in set(rules) - set(GPU_RULES):
-        assert not res[rule].get("gpu"), f"{rule} should not hold a GPU"
+        assert not res[rule].get("gpu") and "gpu" not in str(res[rule].get("gres", "")), rule
+    for rule in (r for r in GPU_RULES if r in rules):
+        assert re.search(r"gpu\W*[:=]\W*GPU", rules[rule]), f"{rule} declares no GPU"
+    # Policy trainings keep the rules' one thread (reproducible against a local run).
+    assert not set(prof.get("set-threads") or {}) & STAGE_RULES
 
 
 def test_kubernetes_resources(rules):
@@ -132,12 +134,15 @@ def job_resources(out: str, rule: str) -> str:
 
 def test_slurm_dry_run(tmp_path):
     pytest.importorskip("snakemake_executor_plugin_slurm")
-    out = dry_run(copy_workflow(tmp_path), "--profile", "workflow/profiles/slurm")
+    work = copy_workflow(tmp_path)
+    out = dry_run(work, "--profile", "workflow/profiles/slurm")
     assert "train_world_model" in out
-    profiled = load_profile("slurm")["set-resources"]
-    for rule in (r for r in GPU_RULES if r in profiled):
-        assert re.search(r"\bgpu=1\b", job_resources(out, rule)), rule
+    for rule in ("train_world_model", "cache_latents", "train_chunk"):  # device: cpu
+        assert not re.search(r"\bgpu=[1-9]", job_resources(out, rule)), rule
     assert "runtime=240" in job_resources(out, "train_world_model")
+    cuda = dry_run(work, "--profile", "workflow/profiles/slurm", "--config", "device=cuda")
+    for rule in ("train_world_model", "cache_latents", "train_chunk"):
+        assert re.search(r"\bgpu=1\b", job_resources(cuda, rule)), rule
 
 
 def test_kubernetes_dry_run(tmp_path):

@@ -38,6 +38,14 @@ POLICY_DIRS = ("larc_idm_backbone_latent", "larc_chunk_backbone_latent",
                "larc_chunk_backbone_wm_ft", "gc_idm_backbone_latent")
 
 
+def standard_rows(config: dict) -> list[str]:
+    """The rows run on gym-pusht's own task (``standard.methods``; null: the trained rows)."""
+    listed = (config.get("standard") or {}).get("methods")
+    if listed is None:
+        return [m for m in config["eval"]["methods"] if METHODS[m].learned]
+    return list(listed)
+
+
 def expected_jobs(config: dict) -> dict[str, int]:
     """The jobs a run from scratch of the default target plans for ``config``, from the method
     registry: one training job per needed stage and seed, one evaluation per trained method,
@@ -70,6 +78,9 @@ def expected_jobs(config: dict) -> dict[str, int]:
         "pair_draws": int(bool(draw_rows and draw_offsets)),
         # The latent action model's report (its stage trains once per seed, above).
         "lam_report": len(lam),
+        # gym-pusht's own task: every listed row (default: every trained row) and seed.
+        "eval_standard": len(standard_rows(config)) * len(seeds),
+        "standard_report": int(bool(standard_rows(config))),
     }
     return {rule: n for rule, n in jobs.items() if n}
 

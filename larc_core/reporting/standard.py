@@ -101,10 +101,10 @@ def _render(res: dict[str, Any], md_path: Path) -> str:
                      f"({ref['n_episodes']} episodes) | - | - | - | - | - | - |")
     best = res["best"]
     if best is not None:
-        target = max((ref["pc_success"] for ref in res["references"]), default=None)
+        refs = "; ".join(f"{r['label']}: {r['pc_success']:.1f}% over {r['n_episodes']}"
+                         for r in res["references"])
         lines += ["", f"Best row: {best['method']} at {best['pc_success']:.1f}% over "
-                      f"{best['n_episodes']} episodes"
-                  + (f" (published Diffusion Policy: {target:.1f}%)." if target else ".")]
+                      f"{best['n_episodes']} episodes" + (f" ({refs})." if refs else ".")]
     return "\n".join([*lines, ""])
 
 
