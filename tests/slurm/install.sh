@@ -9,4 +9,4 @@ printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/pol
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends slurm-wlm munge slurmdbd mariadb-server >/dev/null
-sbatch --version
+dpkg-query -W -f 'slurm-wlm ${Version}\n' slurm-wlm   # (sbatch --version needs a config)
