@@ -39,7 +39,7 @@ def write_mp4(frames: Iterable[np.ndarray], path: str | Path, fps: float = 10.0)
     writer = imageio_ffmpeg.write_frames(
         str(tmp), (shape[1], shape[0]), fps=fps, codec="libx264", pix_fmt_in="rgb24",
         pix_fmt_out="yuv420p", quality=None, bitrate=None,
-        output_params=["-crf", "23", "-preset", "medium"], macro_block_size=1,
+        output_params=["-crf", "23", "-preset", "veryfast"], macro_block_size=1,
         ffmpeg_log_level="error")
     try:
         writer.send(None)

@@ -31,8 +31,8 @@ SLURM = REPO / "tests" / "slurm"
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin waits 40 s before its first status check and polls every 10 s by default; a test
 # cluster answers at once.
-POLLING = ["--slurm-init-seconds-before-status-checks", "2",
-           "--seconds-between-status-checks", "2"]
+POLLING = ["--slurm-init-seconds-before-status-checks", "1",
+           "--seconds-between-status-checks", "1"]
 IDM = "checkpoints/larc_idm_backbone_latent/seed{seed}/shared_policy_backbone.pt"
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +49,8 @@ def slurm_cluster():
     # Not under pytest's tmp folder: it is 0700, and MariaDB runs as the mysql user.
     base = Path(tempfile.mkdtemp(prefix="larc-slurm-"))
     base.chmod(0o755)
-    env = {**os.environ, "BASE": str(base)}
+    # Four CPUs on the node: the test's three small jobs run side by side (the eval asks for two).
+    env = {**os.environ, "BASE": str(base), "NODE_CPUS": "4"}
     setup = subprocess.run(["bash", str(SLURM / "setup.sh")], env=env, capture_output=True,
                            text=True, timeout=300)
     try:
@@ -109,7 +110,7 @@ def test_smoke_jobs_run_as_slurm_jobs_match_the_local_run_and_survive_scancel(
     run = copy_workflow(tmp_path / "wf")
     reuse_smoke_inputs(work, run)
     (run / "config/slurm_long.yaml").write_text(
-        "lam: {steps: 6000, checkpoint_every: 500, val_every: 500}\n")
+        "lam: {steps: 4000, checkpoint_every: 500, val_every: 500}\n")
     evaluation = "results/eval/larc_idm/seed0_h25.json"
     lam = "checkpoints/latent_action_model/seed1/latent_action_model.pt"
     lam_log = run / "logs/train_lam/seed1.log"
@@ -159,6 +160,6 @@ def test_smoke_jobs_run_as_slurm_jobs_match_the_local_run_and_survive_scancel(
 
     assert episodes(run) == episodes(work)
     saved = torch.load(run / lam, weights_only=False)
-    assert saved["meta"]["seed"] == 1 and saved["meta"]["steps"] == 6000
+    assert saved["meta"]["seed"] == 1 and saved["meta"]["steps"] == 4000
     assert "resum" in lam_log.read_text().lower()  # the second job went on from the saved state
     assert not [p for p in (run / lam).parent.iterdir() if ".tmp" in p.name]

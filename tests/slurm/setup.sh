@@ -15,6 +15,8 @@ trap 'echo "[setup] failed at line $LINENO" >&2; tail -n 20 "$BASE"/log/*.log "$
 BASE=${BASE:-/tmp/larc-slurm}   # must be reachable by the mysql user (not under a 0700 folder)
 MYSQL_PORT=${MYSQL_PORT:-3307}   # not 3306: a distro mariadb/mysql service may already listen there
 PARTITION=${PARTITION:-ci}
+NODE_CPUS=${NODE_CPUS:-}        # CPUs the node offers (default: its real topology); more lets a
+                                # test's small jobs run side by side on a 2-core machine
 
 t0=$(date +%s.%N); tl=$t0
 step() { local now; now=$(date +%s.%N); awk -v s="$1" -v a="$tl" -v b="$now" -v c="$t0" 'BEGIN{printf "[setup] %-28s %6.2fs (total %6.2fs)\n", s, b-a, b-c}'; tl=$now; }
@@ -41,6 +43,7 @@ H=$(hostname -s)
 # slurmd -C prints the node's real topology; keep it, lower RealMemory to 90 % (a node whose
 # RealMemory exceeds what slurmd finds gets drained as "Low RealMemory").
 NODE=$(slurmd -C | head -1 | sed -E 's/^NodeName=\S+ //; s/ RealMemory=[0-9]+//')
+[ -n "$NODE_CPUS" ] && NODE="CPUs=$NODE_CPUS"
 MEM=$(( $(slurmd -C | head -1 | sed -E 's/.*RealMemory=([0-9]+).*/\1/') * 9 / 10 ))
 cat > "$BASE/etc/slurm.conf" <<EOF
 ClusterName=ci
@@ -65,6 +68,7 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=500
 ReturnToService=2
 MinJobAge=300
+SlurmdParameters=config_overrides
 JobCompType=jobcomp/filetxt
 JobCompLoc=$BASE/log/jobcomp.txt
 EOF
