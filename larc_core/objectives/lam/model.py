@@ -172,3 +172,13 @@ def load_latent_action_model(path: str | Path, expected_world_model_sha256: str 
     except RuntimeError as exc:
         raise ArtifactError(f"{path}: weights do not match its config ({exc})") from exc
     return model.eval(), meta
+
+
+def used_latent_action_model(stage_name: str, uses: dict[str, Path] | None
+                             ) -> tuple[LatentActionModel, dict[str, Any]]:
+    """The latent action model a stage declared with ``uses=("lam",)`` reads (its folder in
+    ``uses``), and its meta."""
+    if not uses or "lam" not in uses:
+        raise ValueError(f"{stage_name} uses the latent action model: its stage names "
+                         f"uses=('lam',)")
+    return load_latent_action_model(Path(uses["lam"]) / MODEL_FILE)

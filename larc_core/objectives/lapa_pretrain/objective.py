@@ -17,7 +17,7 @@ from larc_core.engine.sampler import GoalBatch, HindsightSampler
 from larc_core.io import atomic_torch_save
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
-from larc_core.objectives.lam.model import MODEL_FILE, load_latent_action_model
+from larc_core.objectives.lam.model import used_latent_action_model
 from larc_core.objectives.lapa_pretrain.config import LAPAPretrainConfig
 from larc_core.objectives.lara.features import LayerOutput
 from larc_core.objectives.policy import PolicyObjective
@@ -48,10 +48,7 @@ class LatentPretraining(PolicyObjective):
         # No actions are read: the statistics are the identity until the fine-tune fits them.
         self.stats = ActionStats(torch.zeros(self.policy.action_dim),
                                  torch.ones(self.policy.action_dim))
-        if not uses or "lam" not in uses:
-            raise ValueError(f"{stage.name} uses the latent action model: its stage names "
-                             f"uses=('lam',)")
-        self.lam, meta = load_latent_action_model(Path(uses["lam"]) / MODEL_FILE)
+        self.lam, meta = used_latent_action_model(stage.name, uses)
         # The target spans the model's window (z_t, z_t+K) whatever the policy emits: a chunk
         # of K actions, or one action (LAPA's policies predict a latent for a whole window).
         k = int(meta["horizon"])

@@ -16,7 +16,7 @@ from larc_core.io import atomic_torch_save
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
 from larc_core.objectives.bc import BehaviourCloning
-from larc_core.objectives.lam.model import MODEL_FILE, load_latent_action_model
+from larc_core.objectives.lam.model import used_latent_action_model
 from larc_core.objectives.lara.config import LARAConfig
 from larc_core.objectives.lara.features import LayerOutput
 from larc_core.policies.checkpoint import BACKBONE_FILE, STATS_FILE
@@ -39,10 +39,7 @@ class LatentActionAlignment(BehaviourCloning):
                  device: torch.device | str = "cpu") -> None:
         super().__init__(stage, cfg, data, model_cfg=model_cfg, init=init, uses=uses,
                          device=device)
-        if not uses or "lam" not in uses:
-            raise ValueError(f"{stage.name} uses the latent action model: its stage names "
-                             f"uses=('lam',)")
-        self.lam, meta = load_latent_action_model(Path(uses["lam"]) / MODEL_FILE)
+        self.lam, meta = used_latent_action_model(stage.name, uses)
         if int(meta["horizon"]) != self.policy.chunk_len:
             raise ValueError(f"{stage.name}: the latent action model's horizon "
                              f"({meta['horizon']}) must be the policy's chunk length "
