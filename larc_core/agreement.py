@@ -66,13 +66,13 @@ def check_policy(backbone: str, block: dict[str, Any], block_name: str, path: st
     """A ``policy.<block_name>`` backbone block against the policy checkpoint at ``path``
     (latent and action sizes come from the world model and the data, not the block)."""
     from larc_core.io import load_torch_file
-    from larc_core.policies import policy_class
+    from larc_core.policies import policy_config_class
 
     saved = load_torch_file(path, "policy checkpoint")
     if not isinstance(saved, dict) or "config" not in saved:
         raise ArtifactError(f"policy checkpoint {path} holds no config")
     own = dict(saved["config"])
-    cls = policy_class(backbone).config_class
+    cls = policy_config_class(backbone)
     expected = cls(**{"latent_dim": own.get("latent_dim", 1), **block}).to_dict()
     expected = {k: v for k, v in expected.items() if k not in ("latent_dim", "action_dim")}
     check_agrees(expected, own, f"policy.{block_name}", path, rule, accept)

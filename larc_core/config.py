@@ -132,9 +132,9 @@ def _registry_problems(config: dict[str, Any]) -> list[str]:
                 f"{sorted(blocks)} (and {', '.join(settings)})"
             )
             continue
-        from larc_core.policies import policy_class
+        from larc_core.policies import policy_config_class
 
-        fields = set(policy_class(blocks[key].backbone).config_class.__dataclass_fields__)
+        fields = set(policy_config_class(blocks[key].backbone).__dataclass_fields__)
         # latent_dim and action_dim come from the world model and the data, not the config.
         allowed = fields - {"latent_dim", "action_dim"}
         unknown = sorted(set(block) - allowed)
@@ -146,14 +146,14 @@ def _registry_problems(config: dict[str, Any]) -> list[str]:
 def _label_sweep_problems(config: dict[str, Any]) -> list[str]:
     """The labeled-fraction sweep's rows are registered rows trained on a labeled fraction."""
     from larc_core.methods import METHODS
-    from larc_core.objectives import stage_objective
+    from larc_core.objectives import stage_spec
 
     problems = []
     for key in config["label_efficiency"]["methods"]:
         m = METHODS.get(key)
         if m is None or m.stage is None:
             problems.append(f"label_efficiency.methods: {key!r} is not a trained row")
-        elif "labeled_fraction" not in stage_objective(m.stage).config_class.__dataclass_fields__:
+        elif "labeled_fraction" not in stage_spec(m.stage).config_class.__dataclass_fields__:
             problems.append(f"label_efficiency.methods: {key!r} does not train on a labeled "
                             f"fraction (its objective is {m.stage.objective!r})")
     return problems
@@ -316,7 +316,41 @@ def _dataclass_problems(wm: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Load a YAML config file, apply ``KEY.PATH=VALUE`` overrides and validate the result."""
-    source = f"config {path}" + (f" with --set {' '.join(overrides)}" if overrides else "")
-    return validate_config(apply_overrides(load_yaml(path), overrides), source=source)
+WORKFLOW_CONFIG = "config/config.yaml"
+"""The workflow's own config file (the Snakefile's ``configfile:``), relative to the workflow
+root: ``snakemake --configfile X`` reads X over it."""
+
+
+def merge_config(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid over ``base`` as Snakemake lays a ``--configfile`` over the workflow's
+    config: mappings merge key by key, any other value (lists included) replaces. New dict."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None, *,
+                base: str | Path | None = WORKFLOW_CONFIG) -> dict[str, Any]:
+    """Load a YAML config file as ``snakemake --configfile <path>`` reads it: laid over the
+    workflow's own config ``base`` (relative to the working directory, the workflow root), so
+    the ``larc`` CLI and the workflow run the same settings from the same file; then apply
+    ``KEY.PATH=VALUE`` overrides and validate the result. Without ``base`` (None, or no such
+    file: then a warning says so) the file is read alone."""
+    import logging
+
+    data = load_yaml(path)
+    source = f"config {path}"
+    if base is not None and Path(base).exists():
+        if Path(base).resolve() != Path(path).resolve():
+            data = merge_config(load_yaml(base), data)
+            source = f"config {path} over {base}"
+    elif base is not None:
+        logging.getLogger("larc.config").warning(
+            "%s not found in %s: reading %s alone (the workflow reads it over %s)", base,
+            Path.cwd(), path, base)
+    source += f" with --set {' '.join(overrides)}" if overrides else ""
+    return validate_config(apply_overrides(data, overrides), source=source)

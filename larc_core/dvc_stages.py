@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from larc_core import paths
 from larc_core.methods import STAGES, stages_needed
-from larc_core.objectives import stage_objective
+from larc_core.objectives import stage_spec
 
 HEADER = """\
 # Written by `larc dvc-yaml` from the method registry (larc_core/methods.py): edit the registry
@@ -69,7 +69,7 @@ def dvc_yaml(seeds: list[int] | tuple[int, ...], methods: list[str], claims: boo
     text += _stage("cache_latents", [paths.LATENTS], [paths.DEMOS, WORLD_MODEL_DIR],
                    [paths.LATENTS], ["world_model.train.cache_batch_size"])
     for stage in STAGES.values():
-        objective = stage_objective(stage)
+        objective = stage_spec(stage)
         deps = ([STAGES[stage.init_from].checkpoints, WORLD_MODEL_DIR] if stage.init_from
                 else [paths.LATENTS])
         deps += [STAGES[u].checkpoints for u in stage.uses]

@@ -154,7 +154,7 @@ def stage_step_floors(config: dict[str, Any], latent_dim: int, calls: int = 60,
                 if dep not in folders:
                     build(dep)
             settings = stage_settings({**config, "device": "cpu"}, name)
-            cfg = cls.config_class.from_dict(settings["train"])
+            cfg = cls.spec.config_class.from_dict(settings["train"])
             init = cls.load_init(folders[stage.init_from], world_model_sha256="",
                                  latent_dim=latent_dim, demo_fingerprint="",
                                  init_rule=STAGES[stage.init_from].rule) \
@@ -232,7 +232,8 @@ def cem_plan_floor(wm_cfg: dict[str, Any], planners: dict[str, dict[str, Any]],
     planner rows, as ``cem_plan_s.<row>``."""
     if not planners:
         return {}
-    from larc_core.planning.cem import CEMConfig, CEMPlanner
+    from larc_core.planning.cem import CEMPlanner
+    from larc_core.planning.config import CEMConfig
     from larc_core.world_model import WorldModel, WorldModelConfig
 
     before = torch.get_num_threads()

@@ -5,6 +5,11 @@ The Snakemake rules declare the same paths; the ``larc`` CLI uses these when run
 
 from larc_core.methods import STAGES, get_stage
 
+POLICY_BACKBONE_FILE = "shared_policy_backbone.pt"
+"""A trained policy's weights and config in its checkpoint folder (the published layout)."""
+POLICY_STATS_FILE = "action_stats.pt"
+"""A trained policy's action normalisation statistics in its checkpoint folder."""
+
 DEMOS = "data/pusht_expert_train.h5"
 LATENTS = "data/pusht_frame_latents.pt"
 WORLD_MODEL = "checkpoints/world_model/world_model.pt"

@@ -56,10 +56,10 @@ def train_policy(config: dict, stage: str) -> dict[str, Any]:
     """Rule ``train_<stage>``: its backbone block (none for a fine-tuning stage, which keeps its
     initial checkpoint's, or a stage that trains no policy), its objective's block, the
     hindsight goal range and the device."""
-    from larc_core.objectives import stage_objective
+    from larc_core.objectives import stage_spec
 
     st, p = get_stage(stage), config["policy"]
-    train = dict(objective_block(config, stage_objective(st).config_class.block))
+    train = dict(objective_block(config, stage_spec(st).config_class.block))
     # A block may leave the batch size to the shared training block (WM-FT does).
     train.setdefault("batch_size", p["train"]["batch_size"])
     out = {
@@ -217,8 +217,9 @@ def latency(config: dict) -> dict[str, Any]:
 
 
 def world_model_health(config: dict) -> dict[str, Any]:
-    """Rule world_model_health: probe seed and device."""
-    return {"seed": config["seed"], "device": config["device"]}
+    """Rule world_model_health: the MLP probe's steps, probe seed and device."""
+    return {"probe_steps": int(config["world_model_health"]["probe_steps"]),
+            "seed": config["seed"], "device": config["device"]}
 
 
 def counterfactual(config: dict) -> dict[str, Any]:

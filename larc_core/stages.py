@@ -175,9 +175,9 @@ def _check_product(stage: str, folder: str | Path, seed: int, consumer: str) -> 
     """A folder another stage starts from or reads must hold ``stage``'s product of the same
     seed (its first checkpoint file's recorded stage and seed)."""
     from larc_core.agreement import check_identity
-    from larc_core.objectives import stage_objective
+    from larc_core.objectives import stage_spec
 
-    files = [f for k, f in stage_objective(stage).output_files.items()
+    files = [f for k, f in stage_spec(stage).output_files.items()
              if k != "train_log" and f.endswith(".pt")]
     if files:
         check_identity(Path(folder) / files[0], stage, seed,
@@ -466,7 +466,8 @@ def world_model_health(
     if probe_log and Path(probe_log).exists():
         sections.append(settings_section(probe_log))
     report = health(demos, world_model, latents, out_md, out_json, out_png, seed=settings["seed"],
-                    device=settings["device"], extra_sections=sections)
+                    device=settings["device"], extra_sections=sections,
+                    probe_steps=settings["probe_steps"])
     log.info("wrote %s, %s and %s", out_md, out_json, out_png)
     return report
 

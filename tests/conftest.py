@@ -23,7 +23,7 @@ def repo_root() -> Path:
 def smoke_config() -> dict:
     from larc_core.config import load_config
 
-    return load_config(REPO / "config" / "smoke.yaml")
+    return load_config(REPO / "config" / "smoke.yaml", base=REPO / "config" / "config.yaml")
 
 
 @pytest.fixture(scope="session")

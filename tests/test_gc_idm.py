@@ -11,8 +11,10 @@ import torch
 from larc_core.engine.sampler import HindsightSampler
 from larc_core.evaluation.controller import LatentPolicyController
 from larc_core.methods import get_method
-from larc_core.policies import ActionStats, GCIDMPolicy, LatentPolicy, make_policy
+from larc_core.policies import make_policy
+from larc_core.policies.base import ActionStats, LatentPolicy
 from larc_core.policies.checkpoint import load_policy, save_policy
+from larc_core.policies.gc_idm.model import GCIDMPolicy
 from larc_core.training.train_stage import train_stage
 
 CFG = {"latent_dim": 16, "hidden_dim": 32, "depth": 2, "horizon_dim": 8}

@@ -12,7 +12,7 @@ import torch
 from larc_core.engine import loop
 from larc_core.io import ArtifactError
 from larc_core.objectives import TrainData
-from larc_core.objectives.lam import (
+from larc_core.objectives.lam.model import (
     LatentActionModel,
     LatentActionModelConfig,
     load_latent_action_model,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from larc_core.objectives import TrainData
-from larc_core.objectives.lapa import labeled_episodes
+from larc_core.objectives.lapa.objective import labeled_episodes
 from larc_core.policies.checkpoint import load_policy
 from larc_core.training.fit import fit_stage
 
@@ -85,7 +85,7 @@ def test_lara_aligns_a_named_layer_and_refines_the_latent_action_model(lam_dir, 
     fit = fit_stage("lara", _data(), train_cfg=cfg, model_cfg=CHUNK, seed=2,
                     state_path=tmp_path / "lara.pt", uses={"lam": lam_dir}, progress=False)
     assert {"bc", "align", "lam"} <= set(fit.history[-1])
-    from larc_core.objectives.lam import load_latent_action_model
+    from larc_core.objectives.lam.model import load_latent_action_model
 
     before, _ = load_latent_action_model(lam_dir / "latent_action_model.pt")
     after = fit.objective.lam.state_dict()

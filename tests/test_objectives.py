@@ -19,7 +19,14 @@ from helpers import extend_package, larc_cli, planned_jobs, reuse_smoke_inputs, 
 
 from larc_core.config import ConfigError, validate_config, workflow_schema
 from larc_core.methods import STAGES, Stage
-from larc_core.objectives import OBJECTIVE_REGISTRY, TrainData, config_blocks, stage_objective
+from larc_core.objectives import (
+    OBJECTIVE_SPECS,
+    TrainData,
+    config_blocks,
+    objective_class,
+    stage_objective,
+    stage_spec,
+)
 from larc_core.objectives import _check as check_stage
 from larc_core.objectives.bc import BCConfig
 from larc_core.objectives.wm_ft import WMFTConfig
@@ -146,12 +153,15 @@ def test_a_partial_block_gets_its_defaults_and_bad_values_are_named():
 
 
 def test_every_stage_names_a_registered_objective_that_agrees_with_it():
-    assert {s.objective for s in STAGES.values()} == set(OBJECTIVE_REGISTRY)
-    assert stage_objective("wm_ft").init == "required" and STAGES["wm_ft"].init_from == "chunk"
-    bc = OBJECTIVE_REGISTRY["bc"]
+    assert {s.objective for s in STAGES.values()} == set(OBJECTIVE_SPECS)
+    assert stage_spec("wm_ft").init == "required" and STAGES["wm_ft"].init_from == "chunk"
+    # Each trainer names its folder's spec (objective_class checks it).
+    assert all(objective_class(name).spec is spec for name, spec in OBJECTIVE_SPECS.items())
+    assert stage_objective("wm_ft").spec is stage_spec("wm_ft")
+    bc = OBJECTIVE_SPECS["bc"]
     with pytest.raises(ValueError, match="give init_from"):
         check_stage(Stage("x", "checkpoints/x", "x", objective="wm_ft"),
-                    OBJECTIVE_REGISTRY["wm_ft"])
+                    OBJECTIVE_SPECS["wm_ft"])
     with pytest.raises(ValueError, match="a stage has a policy backbone exactly when"):
         check_stage(Stage("x", "checkpoints/x", "x", backbone=None), bc)
 
@@ -164,6 +174,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import ObjectiveSpec
 
 
 @dataclass
@@ -179,16 +190,19 @@ class ToyL1Config(ObjectiveConfig):
     grad_clip: float = setting("Gradient-norm clip (0 = none).", 1.0, minimum=0)
     checkpoint_every: int = setting("Steps between resume-state saves.", 5, minimum=1)
     val_every: int = setting("Steps between held-out losses.", 5, minimum=1)
+
+
+SPEC = ObjectiveSpec(ToyL1Config)  # a policy, started from scratch or a checkpoint
 ''',
     "objective.py": '''"""Toy objective: the policy's normalised action regresses onto the recorded one in L1."""
 
 from larc_core.engine.sampler import HindsightSampler
 from larc_core.objectives.policy import PolicyObjective
-from larc_core.objectives.toy_l1.config import ToyL1Config
+from larc_core.objectives.toy_l1.config import SPEC
 
 
 class ToyL1(PolicyObjective):
-    config_class = ToyL1Config
+    spec = SPEC
 
     def __init__(self, stage, cfg, data, **kwargs):
         super().__init__(stage, cfg, data, **kwargs)
@@ -206,11 +220,11 @@ class ToyL1(PolicyObjective):
         pred = self.policy.predict(batch.z, batch.z_goal, batch.offsets)
         l1 = (pred - self.stats.normalize(batch.actions)).abs().mean()
         return {"l1": l1, "total": l1}
-''',
-    "__init__.py": '''from larc_core.objectives.toy_l1.objective import ToyL1
+
 
 OBJECTIVE = ToyL1
 ''',
+    "__init__.py": "",
 }
 # ... and one registry line: a stage naming it (with LARC-IDM's backbone), evaluated as a row.
 TOY_OBJECTIVE_LINE = (

@@ -64,6 +64,9 @@ from larc_core.policies.config import PolicyConfig
 @dataclass
 class ToyConfig(PolicyConfig):
     """A linear map of (z_t, z_goal, z_goal - z_t) to one action."""
+
+
+CONFIG = ToyConfig
 ''',
     "model.py": '''"""Toy policy: one linear layer."""
 
@@ -84,14 +87,11 @@ class ToyPolicy(LatentPolicy):
     def forward(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """(B, D), (B, D) -> (B, 1, A) normalised actions."""
         return self.net(goal_features(z, z_goal)).unsqueeze(1)
-''',
-    "__init__.py": '''from larc_core.policies.toy.config import ToyConfig
-from larc_core.policies.toy.model import ToyPolicy
+
 
 POLICY = ToyPolicy
-
-__all__ = ["POLICY", "ToyConfig", "ToyPolicy"]
 ''',
+    "__init__.py": "",
 }
 # ... and one registry line.
 TOY_LINE = ('        Method("toy", "Toy", POLICY, Stage("toy", "checkpoints/toy_backbone_latent", '

@@ -21,10 +21,10 @@ from larc_core.world_model import (
     load_lewm_weights,
     load_world_model,
     save_world_model,
-    sigreg,
     train_world_model,
     world_model_fingerprint,
 )
+from larc_core.world_model.sigreg import sigreg
 
 torch.set_num_threads(1)  # the test machine is shared: avoid OpenMP contention
 

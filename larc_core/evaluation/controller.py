@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from larc_core.envs.pusht import relative_to_target, target_to_relative
-from larc_core.policies import ActionStats, LatentPolicy
+from larc_core.policies.base import ActionStats, LatentPolicy
 
 
 class LatentPolicyController:

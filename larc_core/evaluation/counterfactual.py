@@ -29,7 +29,8 @@ import torch
 from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv, goal_reached, pose_errors
 from larc_core.logs import get_logger
-from larc_core.planning.cem import CEMConfig, CEMPlanner
+from larc_core.planning.cem import CEMPlanner
+from larc_core.planning.config import CEMConfig
 from larc_core.world_model import WorldModel
 
 log = get_logger("evaluation.counterfactual")

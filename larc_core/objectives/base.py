@@ -25,14 +25,7 @@ from torch import nn
 
 from larc_core.methods import Stage
 from larc_core.objectives.config import ObjectiveConfig
-
-POLICY, LATENT_ACTION_MODEL = "policy", "latent_action_model"
-"""What a stage produces: a goal-conditioned policy (evaluated like every policy row) or a
-latent action model (read by other stages and by its report)."""
-
-LOOP_FIELDS = ("steps", "batch_size", "lr", "weight_decay", "warmup_steps", "grad_clip",
-               "checkpoint_every", "val_every")
-"""Settings the generic loop reads from every objective's config."""
+from larc_core.objectives.spec import ObjectiveSpec
 
 
 @dataclass
@@ -74,19 +67,13 @@ class Objective:
     weights is drawn in ``__init__``, so the same seed gives the same weights.
     """
 
-    config_class: ClassVar[type[ObjectiveConfig]]
-    """Its settings; ``config_class.block`` is where they sit in the workflow config."""
-    produces: ClassVar[str] = POLICY
-    """``POLICY`` or ``LATENT_ACTION_MODEL``."""
+    spec: ClassVar[ObjectiveSpec]
+    """Its settings class, what it produces, what it starts from and its files
+    (``<folder>/config.py``'s ``SPEC``)."""
     reads_actions: ClassVar[bool] = True
     """False: trained without action labels (``TrainData.actions`` is None)."""
     needs_world_model: ClassVar[bool] = False
     """True: ``TrainData.world_model`` is the frozen world model."""
-    init: ClassVar[str] = "none"
-    """Initial checkpoint: ``"none"``, ``"optional"`` or ``"required"`` (a stage's
-    ``init_from`` gives it: the same seed's product of that stage)."""
-    output_files: ClassVar[dict[str, str]]
-    """Output name -> file name in the stage's checkpoint folder (the rule's named outputs)."""
 
     module: nn.Module
     """The modules the loop optimises (the policy, or a ModuleDict with its heads)."""
@@ -131,6 +118,6 @@ class Objective:
         return {}
 
     def save(self, out_dir: Path, meta: dict[str, Any]) -> None:
-        """Write every file of ``output_files`` except ``train_log`` (written by the caller)
+        """Write every file of ``spec.output_files`` except ``train_log`` (written by the caller)
         into ``out_dir``, atomically, with ``meta`` recorded."""
         raise NotImplementedError

@@ -5,27 +5,22 @@ episodes, and writes the published policy layout."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from larc_core.io import ArtifactError
 from larc_core.methods import Stage
-from larc_core.objectives.base import POLICY, Objective, TrainData
+from larc_core.objectives.base import Objective, TrainData
 from larc_core.objectives.config import ObjectiveConfig
-from larc_core.policies import ActionStats, LatentPolicy, make_policy
-from larc_core.policies.checkpoint import BACKBONE_FILE, STATS_FILE, load_policy, save_policy
+from larc_core.policies import make_policy
+from larc_core.policies.base import ActionStats, LatentPolicy
+from larc_core.policies.checkpoint import BACKBONE_FILE, load_policy, save_policy
 
 
 class PolicyObjective(Objective):
     """Trains ``self.policy`` (with its :class:`ActionStats` ``self.stats``)."""
-
-    produces: ClassVar[str] = POLICY
-    init: ClassVar[str] = "optional"
-    output_files: ClassVar[dict[str, str]] = {
-        "backbone": BACKBONE_FILE, "stats": STATS_FILE, "train_log": "train_log.jsonl",
-    }
 
     policy: LatentPolicy
     stats: ActionStats

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from larc_core.planning.cem import CEMConfig, CEMPlanner
+from larc_core.planning.cem import CEMPlanner
+from larc_core.planning.config import CEMConfig
 from larc_core.world_model import WorldModel
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from larc_core.io import ArtifactError, atomic_torch_save, load_torch_file
-from larc_core.policies import ActionStats, LatentPolicy, make_policy, policy_class
+from larc_core.paths import POLICY_BACKBONE_FILE as BACKBONE_FILE
+from larc_core.paths import POLICY_STATS_FILE as STATS_FILE
+from larc_core.policies import make_policy, policy_class
+from larc_core.policies.base import ActionStats, LatentPolicy
 
-BACKBONE_FILE = "shared_policy_backbone.pt"
-STATS_FILE = "action_stats.pt"
 FORMAT = "larc-policy"
 
 

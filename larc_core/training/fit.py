@@ -77,10 +77,10 @@ def fit_stage(
     st = get_stage(stage)
     cls = stage_objective(st)
     try:
-        cfg = cls.config_class.from_dict(train_cfg)
+        cfg = cls.spec.config_class.from_dict(train_cfg)
     except ValueError as exc:
         raise ValueError(f"stage {stage}: {exc}") from None
-    if cls.init == "required" and init is None:
+    if cls.spec.init == "required" and init is None:
         raise ValueError(f"{stage} needs init (the {st.init_from} checkpoint it starts from)")
     seed_everything(seed)
     data = dataclasses.replace(

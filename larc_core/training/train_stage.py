@@ -19,7 +19,7 @@ import numpy as np
 from larc_core.data import DemoFile
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.methods import get_stage
-from larc_core.objectives import TrainData, stage_objective
+from larc_core.objectives import TrainData, stage_objective, stage_spec
 from larc_core.seeding import resolve_device
 from larc_core.training.fit import fit_stage
 from larc_core.world_model import load_latent_cache, load_world_model
@@ -45,7 +45,7 @@ def _episodes(demo: DemoFile, max_replay_noise: float | None,
 
 def _product_sha256(stage: str, folder: Path) -> str:
     """sha256 of a stage's main product in ``folder`` (its first output file)."""
-    return sha256_file(folder / next(iter(stage_objective(stage).output_files.values())))
+    return sha256_file(folder / next(iter(stage_spec(stage).output_files.values())))
 
 
 def train_stage(

@@ -10,26 +10,32 @@ Public interface::
     z_future = model.rollout(z_hist, action_blocks) # (B, H0, D), (B, K, A) -> (B, K, D)
 """
 
-from .checkpoint import (
-    load_world_model,
-    read_world_model_file,
-    save_world_model,
-    world_model_fingerprint,
-    world_model_meta,
-)
+import importlib
+from typing import Any
+
 from .config import WorldModelConfig, WorldModelConfigError, WorldModelTrainConfig
-from .latent_cache import LatentCache, build_latent_cache, load_latent_cache
-from .lewm import (
-    fit_lewm_action_stats,
-    import_lewm_checkpoint,
-    load_lewm_weights,
-    load_lewm_world_model,
-    read_lewm_state_dict,
-    remap_lewm_keys,
-)
-from .model import LARC_ONLY_KEYS, WorldModel
-from .sigreg import sigreg
-from .train import train_world_model
+
+# Everything but the config imports torch (SIGReg: larc_core.world_model.sigreg.sigreg): loaded on first use, so the workflow can validate a
+# config when Snakemake parses without it.
+_LAZY = {
+    "load_world_model": "checkpoint", "read_world_model_file": "checkpoint",
+    "save_world_model": "checkpoint", "world_model_fingerprint": "checkpoint",
+    "world_model_meta": "checkpoint",
+    "LatentCache": "latent_cache", "build_latent_cache": "latent_cache",
+    "load_latent_cache": "latent_cache",
+    "fit_lewm_action_stats": "lewm", "import_lewm_checkpoint": "lewm",
+    "load_lewm_weights": "lewm", "load_lewm_world_model": "lewm",
+    "read_lewm_state_dict": "lewm", "remap_lewm_keys": "lewm",
+    "LARC_ONLY_KEYS": "model", "WorldModel": "model",
+    "train_world_model": "train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LARC_ONLY_KEYS",
@@ -49,7 +55,6 @@ __all__ = [
     "read_world_model_file",
     "remap_lewm_keys",
     "save_world_model",
-    "sigreg",
     "train_world_model",
     "world_model_fingerprint",
     "world_model_meta",

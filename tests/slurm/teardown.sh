@@ -23,15 +23,16 @@ if [ -f "$SLURM_CONF" ] && [ -s "$BASE/run/slurmctld.pid" ] && kill -0 "$(cat "$
   [ -n "$jobs" ] && scancel $jobs 2>/dev/null
   step "scancel"
 fi
-stop_pidfile "$BASE/run/slurmd.pid"; step slurmd
-stop_pidfile "$BASE/run/slurmctld.pid"; step slurmctld
-stop_pidfile "$BASE/run/slurmdbd.pid"; step slurmdbd
+# Each daemon takes about 2 s to exit after TERM: the Slurm daemons stop side by side, then the
+# database and munged (which slurmdbd and the daemons use until they exit).
+stop_pidfile "$BASE/run/slurmd.pid" & stop_pidfile "$BASE/run/slurmctld.pid" &
+stop_pidfile "$BASE/run/slurmdbd.pid" & wait; step "slurm daemons"
 if [ -S "$BASE/mysql-run/mysqld.sock" ]; then
   mariadb-admin --socket="$BASE/mysql-run/mysqld.sock" shutdown 2>/dev/null || stop_pidfile "$BASE/mysql-run/mysqld.pid"
-fi
+fi &
+stop_pidfile /run/munge/munged.pid & wait
 for _ in $(seq 75); do [ -e "$BASE/mysql-run/mysqld.pid" ] || break; sleep 0.2; done
-step mariadbd
-stop_pidfile /run/munge/munged.pid; step munged
+step "mariadbd, munged"
 # remove our config symlink (only if it is ours)
 [ "$(readlink /etc/slurm/slurm.conf 2>/dev/null)" = "$BASE/etc/slurm.conf" ] && rm -f /etc/slurm/slurm.conf
 # configless slurmd (--conf-server) leaves /run/slurm/conf -> $BASE/state/d/conf-cache

@@ -8,8 +8,7 @@ from larc_core import paths, settings
 from larc_core.artifacts import ARTIFACTS, IMPORTED_WORLD_MODEL, find_artifacts, link_target
 from larc_core.config import validate_config
 from larc_core.methods import METHODS, STAGES, stages_needed
-from larc_core.objectives import config_blocks, stage_objective
-from larc_core.world_model.health import MLP_PROBE_STEPS
+from larc_core.objectives import config_blocks, stage_spec
 
 
 # The cores this machine gives the run (its CPU affinity, not the host's count). `--cores N` is
@@ -103,7 +102,7 @@ def stage_files(stage, seed):
     """The product files of one stage and seed (those a consumer reads: every output of its
     objective but the training log)."""
     folder = policy_dir(stage, seed)
-    return {name: f"{folder}/{file}" for name, file in stage_objective(stage).output_files.items()
+    return {name: f"{folder}/{file}" for name, file in stage_spec(stage).output_files.items()
             if name != "train_log"}
 
 
@@ -268,7 +267,7 @@ def performance_settings():
     return {
         "wm_steps": int(config["world_model"]["train"]["steps"]),
         "policy_steps": {
-            **{name: int(settings.objective_block(config, stage_objective(name).config_class.block)["steps"])
+            **{name: int(settings.objective_block(config, stage_spec(name).config_class.block)["steps"])
                for name in STAGES},
             "state": int(policy["train"]["steps"]),
         },
@@ -278,7 +277,7 @@ def performance_settings():
         "planner_latency": int(planner.get("latency_warmup", 0)) + int(planner.get("latency_calls", 0)),
         "state_ceiling_stages": list(config["state_ceiling"]["stages"]) if RUN_STATE_CEILING else [],
         "views_steps": int(config["views"]["steps"]),
-        "probe_steps": MLP_PROBE_STEPS,
+        "probe_steps": int(config["world_model_health"]["probe_steps"]),
         "counterfactual": {
             **{k: int(config["counterfactual"][k]) for k in ("n_starts", "plan_pairs")},
             "env_steps": int(config["counterfactual"]["n_blocks"]) * int(config["world_model"]["model"]["frameskip"]),

@@ -39,7 +39,7 @@ for _stage in STAGES.values():
             **stage_inputs(_stage),
         output:
             **{name: f"{_stage.checkpoints}/seed{{seed}}/{file}"
-               for name, file in stage_objective(_stage).output_files.items()},
+               for name, file in stage_spec(_stage).output_files.items()},
         params:
             settings=settings.train_policy(config, _stage.name),
             seed=lambda wc: int(wc.seed),

@@ -1,8 +1,8 @@
-"""Behaviour cloning (LARC-IDM, LARC-Chunk, GC-IDM)."""
+"""Behaviour cloning (LARC-IDM, LARC-Chunk, GC-IDM).
 
-from larc_core.objectives.bc.config import BCConfig
-from larc_core.objectives.bc.objective import BehaviourCloning
+``config.py``: its settings and ``SPEC`` (no torch); ``objective.py``: ``OBJECTIVE``, which trains it.
+"""
 
-OBJECTIVE = BehaviourCloning
+from larc_core.objectives.bc.config import SPEC, BCConfig
 
-__all__ = ["OBJECTIVE", "BCConfig", "BehaviourCloning"]
+__all__ = ["SPEC", "BCConfig"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import ObjectiveSpec
 
 
 @dataclass
@@ -32,3 +33,6 @@ class BCConfig(ObjectiveConfig):
         "Steps between held-out losses (val_*: a fixed draw of validation-episode examples) in "
         "the training log and curves, also after the last step; no effect on the weights.", 500,
         minimum=1)
+
+
+SPEC = ObjectiveSpec(BCConfig)

@@ -13,7 +13,7 @@ from larc_core.engine.sampler import GoalBatch, HindsightSampler
 from larc_core.losses import bc_loss, smoothness_loss
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
-from larc_core.objectives.bc.config import BCConfig
+from larc_core.objectives.bc.config import SPEC, BCConfig
 from larc_core.objectives.policy import PolicyObjective
 
 
@@ -21,7 +21,7 @@ class BehaviourCloning(PolicyObjective):
     """Loss ``bc_weight * bc + smooth_weight * smooth`` (``bc_weight`` 1 unless a subclass's
     config has one)."""
 
-    config_class = BCConfig
+    spec = SPEC
 
     def __init__(self, stage: Stage, cfg: BCConfig, data: TrainData, *,
                  model_cfg: dict[str, Any], init: Any = None, uses: dict[str, Path] | None = None,
@@ -52,3 +52,7 @@ class BehaviourCloning(PolicyObjective):
         out = {"bc": bc_loss(pred, target), "smooth": smoothness_loss(pred)}
         out["total"] = out["bc"] + self.cfg.smooth_weight * out["smooth"]
         return out
+
+
+OBJECTIVE = BehaviourCloning
+"""The class that trains a stage of this objective (``larc_core.objectives.objective_class``)."""

@@ -1,20 +1,8 @@
-"""Latent action model: learned from latents alone (LAPO / LAPA), read by later stages."""
+"""Latent action model: learned from latents alone (LAPO / LAPA), read by later stages.
 
-from larc_core.objectives.lam.config import LAMConfig
-from larc_core.objectives.lam.model import (
-    LatentActionModel,
-    LatentActionModelConfig,
-    load_latent_action_model,
-)
-from larc_core.objectives.lam.objective import LatentActionLearning
+``config.py``: its settings and ``SPEC`` (no torch); ``objective.py``: ``OBJECTIVE``, which trains it.
+"""
 
-OBJECTIVE = LatentActionLearning
+from larc_core.objectives.lam.config import SPEC, LAMConfig
 
-__all__ = [
-    "OBJECTIVE",
-    "LAMConfig",
-    "LatentActionLearning",
-    "LatentActionModel",
-    "LatentActionModelConfig",
-    "load_latent_action_model",
-]
+__all__ = ["SPEC", "LAMConfig"]

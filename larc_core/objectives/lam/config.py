@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import LATENT_ACTION_MODEL, TRAIN_LOG_FILE, ObjectiveSpec
 
 
 @dataclass
@@ -51,3 +52,10 @@ class LAMConfig(ObjectiveConfig):
     val_every: int = setting(
         "Steps between held-out losses (validation episodes) in the training log; no effect on "
         "the weights.", 250, minimum=1)
+
+
+MODEL_FILE = "latent_action_model.pt"
+"""The trained latent action model in its checkpoint folder."""
+
+SPEC = ObjectiveSpec(LAMConfig, produces=LATENT_ACTION_MODEL, init="none",
+                     output_files={"model": MODEL_FILE, "train_log": TRAIN_LOG_FILE})

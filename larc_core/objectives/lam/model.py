@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from larc_core.io import ArtifactError, atomic_torch_save, load_torch_file
+from larc_core.objectives.lam.config import MODEL_FILE
 
-MODEL_FILE = "latent_action_model.pt"
 FORMAT = "larc-latent-action-model"
 
 

@@ -12,10 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from larc_core.methods import Stage
-from larc_core.objectives.base import LATENT_ACTION_MODEL, Objective, TrainData
-from larc_core.objectives.lam.config import LAMConfig
+from larc_core.objectives.base import Objective, TrainData
+from larc_core.objectives.lam.config import MODEL_FILE, SPEC, LAMConfig
 from larc_core.objectives.lam.model import (
-    MODEL_FILE,
     LatentActionModel,
     LatentActionModelConfig,
     save_latent_action_model,
@@ -41,11 +40,8 @@ class LatentActionLearning(Objective):
     """Loss ``recon + codebook + commitment * commit``; the training log also shows the batch's
     reconstruction error against the copy baseline (``ratio``) and its code perplexity."""
 
-    config_class = LAMConfig
-    produces: ClassVar[str] = LATENT_ACTION_MODEL
+    spec = SPEC
     reads_actions: ClassVar[bool] = False
-    output_files: ClassVar[dict[str, str]] = {"model": MODEL_FILE,
-                                              "train_log": "train_log.jsonl"}
 
     def __init__(self, stage: Stage, cfg: LAMConfig, data: TrainData, *,
                  model_cfg: dict[str, Any], init: Any = None, uses: dict[str, Path] | None = None,
@@ -102,3 +98,7 @@ class LatentActionLearning(Objective):
         self.model.cpu()
         save_latent_action_model(self.model, Path(out_dir) / MODEL_FILE,
                                  {**meta, "horizon": self.cfg.horizon})
+
+
+OBJECTIVE = LatentActionLearning
+"""The class that trains a stage of this objective (``larc_core.objectives.objective_class``)."""

@@ -1,8 +1,8 @@
-"""Behaviour cloning on a labeled fraction: LAPA's fine-tune and its few-label baseline."""
+"""Behaviour cloning on a labeled fraction: LAPA's fine-tune and its few-label baseline.
 
-from larc_core.objectives.lapa.config import LAPAConfig
-from larc_core.objectives.lapa.objective import LabeledFinetune, labeled_episodes
+``config.py``: its settings and ``SPEC`` (no torch); ``objective.py``: ``OBJECTIVE``, which trains it.
+"""
 
-OBJECTIVE = LabeledFinetune
+from larc_core.objectives.lapa.config import SPEC, LAPAConfig
 
-__all__ = ["OBJECTIVE", "LAPAConfig", "LabeledFinetune", "labeled_episodes"]
+__all__ = ["SPEC", "LAPAConfig"]

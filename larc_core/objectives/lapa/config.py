@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import ObjectiveSpec
 
 
 @dataclass
@@ -36,3 +37,6 @@ class LAPAConfig(ObjectiveConfig):
     val_every: int = setting(
         "Steps between held-out losses in the training log; no effect on the weights.", 250,
         minimum=1)
+
+
+SPEC = ObjectiveSpec(LAPAConfig)

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
-from larc_core.objectives.bc import BehaviourCloning
-from larc_core.objectives.lapa.config import LAPAConfig
-from larc_core.policies import ActionStats
+from larc_core.objectives.bc.objective import BehaviourCloning
+from larc_core.objectives.lapa.config import SPEC, LAPAConfig
+from larc_core.policies.base import ActionStats
 
 
 def labeled_episodes(train_episodes: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -29,8 +29,7 @@ class LabeledFinetune(BehaviourCloning):
     """Behaviour cloning (same loss) on the labeled episodes only; the action statistics are
     fitted on them, also when starting from a checkpoint."""
 
-    config_class = LAPAConfig
-    init: ClassVar[str] = "optional"
+    spec = SPEC
 
     def __init__(self, stage: Stage, cfg: LAPAConfig, data: TrainData, *,
                  model_cfg: dict[str, Any], init: Any = None, uses: dict[str, Path] | None = None,
@@ -44,3 +43,7 @@ class LabeledFinetune(BehaviourCloning):
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "labeled": self.data.train_episodes.tolist()}
+
+
+OBJECTIVE = LabeledFinetune
+"""The class that trains a stage of this objective (``larc_core.objectives.objective_class``)."""

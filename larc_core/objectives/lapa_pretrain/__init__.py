@@ -1,8 +1,8 @@
-"""LAPA's latent pretraining (stage lapa_pretrain)."""
+"""LAPA's latent pretraining (stage lapa_pretrain).
 
-from larc_core.objectives.lapa_pretrain.config import LAPAPretrainConfig
-from larc_core.objectives.lapa_pretrain.objective import LatentPretraining
+``config.py``: its settings and ``SPEC`` (no torch); ``objective.py``: ``OBJECTIVE``, which trains it.
+"""
 
-OBJECTIVE = LatentPretraining
+from larc_core.objectives.lapa_pretrain.config import SPEC, LAPAPretrainConfig
 
-__all__ = ["OBJECTIVE", "LAPAPretrainConfig", "LatentPretraining"]
+__all__ = ["SPEC", "LAPAPretrainConfig"]

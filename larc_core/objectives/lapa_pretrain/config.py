@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import POLICY_FILES, ObjectiveSpec
 
 
 @dataclass
@@ -34,3 +35,9 @@ class LAPAPretrainConfig(ObjectiveConfig):
     val_every: int = setting(
         "Steps between held-out losses in the training log; no effect on the weights.", 500,
         minimum=1)
+
+
+HEAD_FILE = "code_head.pt"
+"""The code-prediction head in the stage's checkpoint folder."""
+
+SPEC = ObjectiveSpec(LAPAPretrainConfig, init="none", output_files={**POLICY_FILES, "head": HEAD_FILE})

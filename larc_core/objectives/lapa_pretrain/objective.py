@@ -18,26 +18,19 @@ from larc_core.io import atomic_torch_save
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
 from larc_core.objectives.lam.model import used_latent_action_model
-from larc_core.objectives.lapa_pretrain.config import LAPAPretrainConfig
+from larc_core.objectives.lapa_pretrain.config import HEAD_FILE, SPEC, LAPAPretrainConfig
 from larc_core.objectives.lara.features import LayerOutput
 from larc_core.objectives.policy import PolicyObjective
-from larc_core.policies import ActionStats, make_policy
-from larc_core.policies.checkpoint import BACKBONE_FILE, STATS_FILE
-
-HEAD_FILE = "code_head.pt"
+from larc_core.policies import make_policy
+from larc_core.policies.base import ActionStats
 
 
 class LatentPretraining(PolicyObjective):
     """Loss: mean over code slots of the cross-entropy of the head's logits; the log also
     shows the share of slots predicted right (``accuracy``)."""
 
-    config_class = LAPAPretrainConfig
+    spec = SPEC
     reads_actions: ClassVar[bool] = False
-    init: ClassVar[str] = "none"
-    output_files: ClassVar[dict[str, str]] = {
-        "backbone": BACKBONE_FILE, "stats": STATS_FILE, "head": HEAD_FILE,
-        "train_log": "train_log.jsonl",
-    }
 
     def __init__(self, stage: Stage, cfg: LAPAPretrainConfig, data: TrainData, *,
                  model_cfg: dict[str, Any], init: Any = None, uses: dict[str, Path] | None = None,
@@ -89,3 +82,7 @@ class LatentPretraining(PolicyObjective):
         atomic_torch_save({"layer": self.cfg.layer, "head": self.head.state_dict()},
                           Path(out_dir) / HEAD_FILE)
         super().save(out_dir, meta)
+
+
+OBJECTIVE = LatentPretraining
+"""The class that trains a stage of this objective (``larc_core.objectives.objective_class``)."""

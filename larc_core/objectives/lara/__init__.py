@@ -1,8 +1,8 @@
-"""LARA: latent action representation alignment (row larc_chunk_lara)."""
+"""LARA: latent action representation alignment (row larc_chunk_lara).
 
-from larc_core.objectives.lara.config import LARAConfig
-from larc_core.objectives.lara.objective import LatentActionAlignment
+``config.py``: its settings and ``SPEC`` (no torch); ``objective.py``: ``OBJECTIVE``, which trains it.
+"""
 
-OBJECTIVE = LatentActionAlignment
+from larc_core.objectives.lara.config import SPEC, LARAConfig
 
-__all__ = ["OBJECTIVE", "LARAConfig", "LatentActionAlignment"]
+__all__ = ["SPEC", "LARAConfig"]

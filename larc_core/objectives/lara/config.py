@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import POLICY_FILES, ObjectiveSpec
 
 
 @dataclass
@@ -45,3 +46,9 @@ class LARAConfig(ObjectiveConfig):
     val_every: int = setting(
         "Steps between held-out losses in the training log; no effect on the weights.", 500,
         minimum=1)
+
+
+HEADS_FILE = "lara_heads.pt"
+"""The alignment heads in the stage's checkpoint folder."""
+
+SPEC = ObjectiveSpec(LARAConfig, init="none", output_files={**POLICY_FILES, "heads": HEADS_FILE})

@@ -6,7 +6,7 @@ model refined jointly by its own loss (gradients of the alignment reach it too).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -15,24 +15,16 @@ from larc_core.engine.sampler import GoalBatch
 from larc_core.io import atomic_torch_save
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
-from larc_core.objectives.bc import BehaviourCloning
+from larc_core.objectives.bc.objective import BehaviourCloning
 from larc_core.objectives.lam.model import used_latent_action_model
-from larc_core.objectives.lara.config import LARAConfig
+from larc_core.objectives.lara.config import HEADS_FILE, SPEC, LARAConfig
 from larc_core.objectives.lara.features import LayerOutput
-from larc_core.policies.checkpoint import BACKBONE_FILE, STATS_FILE
-
-HEADS_FILE = "lara_heads.pt"
 
 
 class LatentActionAlignment(BehaviourCloning):
     """Loss ``bc + smooth_weight * smooth + align_weight * align + lam_weight * lam``."""
 
-    config_class = LARAConfig
-    init: ClassVar[str] = "none"
-    output_files: ClassVar[dict[str, str]] = {
-        "backbone": BACKBONE_FILE, "stats": STATS_FILE, "heads": HEADS_FILE,
-        "train_log": "train_log.jsonl",
-    }
+    spec = SPEC
 
     def __init__(self, stage: Stage, cfg: LARAConfig, data: TrainData, *,
                  model_cfg: dict[str, Any], init: Any = None, uses: dict[str, Path] | None = None,
@@ -71,3 +63,7 @@ class LatentActionAlignment(BehaviourCloning):
                            "lam": self.lam.state_dict(), "lam_config": self.lam.cfg.to_dict()},
                           Path(out_dir) / HEADS_FILE)
         super().save(out_dir, meta)
+
+
+OBJECTIVE = LatentActionAlignment
+"""The class that trains a stage of this objective (``larc_core.objectives.objective_class``)."""

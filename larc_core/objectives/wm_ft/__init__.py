@@ -1,8 +1,8 @@
-"""WM-FT: rollout consistency through the frozen world model (LARC-Chunk + WM-FT)."""
+"""WM-FT: rollout consistency through the frozen world model (LARC-Chunk + WM-FT).
 
-from larc_core.objectives.wm_ft.config import WMFTConfig
-from larc_core.objectives.wm_ft.objective import RolloutConsistency
+``config.py``: its settings and ``SPEC`` (no torch); ``objective.py``: ``OBJECTIVE``, which trains it.
+"""
 
-OBJECTIVE = RolloutConsistency
+from larc_core.objectives.wm_ft.config import SPEC, WMFTConfig
 
-__all__ = ["OBJECTIVE", "RolloutConsistency", "WMFTConfig"]
+__all__ = ["SPEC", "WMFTConfig"]

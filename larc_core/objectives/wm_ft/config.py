@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from larc_core.objectives.config import ObjectiveConfig, setting
+from larc_core.objectives.spec import ObjectiveSpec
 
 
 @dataclass
@@ -42,3 +43,6 @@ class WMFTConfig(ObjectiveConfig):
     val_every: int = setting(
         "Steps between held-out losses in the training log; no effect on the weights.", 50,
         minimum=1)
+
+
+SPEC = ObjectiveSpec(WMFTConfig, init="required")

@@ -13,8 +13,8 @@ from larc_core.engine.sampler import GoalBatch, HindsightSampler
 from larc_core.losses import bc_loss, imagine_chunks, rollout_consistency_loss, smoothness_loss
 from larc_core.methods import Stage
 from larc_core.objectives.base import TrainData
-from larc_core.objectives.bc import BehaviourCloning
-from larc_core.objectives.wm_ft.config import WMFTConfig
+from larc_core.objectives.bc.objective import BehaviourCloning
+from larc_core.objectives.wm_ft.config import SPEC, WMFTConfig
 
 
 class RolloutConsistency(BehaviourCloning):
@@ -22,9 +22,8 @@ class RolloutConsistency(BehaviourCloning):
     squared error between the imagined latents (``rollout_chunks`` chunks) and the recorded ones
     (``target``: at the end of every chunk, or after every action block)."""
 
-    config_class = WMFTConfig
+    spec = SPEC
     needs_world_model = True
-    init = "required"
 
     def __init__(self, stage: Stage, cfg: WMFTConfig, data: TrainData, *,
                  model_cfg: dict[str, Any], init: Any = None, uses: dict[str, Path] | None = None,
@@ -76,3 +75,7 @@ class RolloutConsistency(BehaviourCloning):
             out["wm"] = torch.nn.functional.mse_loss(imagined, batch.z_path.to(dev))
         out["total"] = total + cfg.consistency_weight * out["wm"]
         return out
+
+
+OBJECTIVE = RolloutConsistency
+"""The class that trains a stage of this objective (``larc_core.objectives.objective_class``)."""

@@ -1,7 +1,5 @@
+"""Backbone ``chunk``: ``config.py`` exports ``CONFIG`` (no torch), ``model.py`` ``POLICY``."""
+
 from larc_core.policies.chunk.config import ChunkConfig
-from larc_core.policies.chunk.model import ChunkPolicy
 
-POLICY = ChunkPolicy
-"""The class the registry builds for backbone ``chunk`` (``larc_core.policies.policy_class``)."""
-
-__all__ = ["POLICY", "ChunkConfig", "ChunkPolicy"]
+__all__ = ["ChunkConfig"]

@@ -13,3 +13,7 @@ class ChunkConfig(PolicyConfig):
 
     chunk_len: int = 10
     """Actions K predicted per call: a_t .. a_{t+K-1}; a multiple of frameskip for WM-FT."""
+
+
+CONFIG = ChunkConfig
+"""The config dataclass of backbone ``chunk`` (``larc_core.policies.policy_config_class``)."""

@@ -25,3 +25,7 @@ class ChunkPolicy(LatentPolicy):
     def forward(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """(B, D), (B, D) -> (B, K, A) normalised actions."""
         return self.net(goal_features(z, z_goal)).view(-1, self.chunk_len, self.action_dim)
+
+
+POLICY = ChunkPolicy
+"""The class the registry builds for backbone ``chunk`` (``larc_core.policies.policy_class``)."""

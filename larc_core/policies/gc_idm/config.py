@@ -18,3 +18,7 @@ class GCIDMConfig(PolicyConfig):
     horizon_max_period: float = 1000.0
     """Longest period (in env steps) of the sinusoidal embedding; keep it well above the
     largest goal offset so the slow features grow monotonically over the trained range."""
+
+
+CONFIG = GCIDMConfig
+"""The config dataclass of backbone ``gc_idm`` (``larc_core.policies.policy_config_class``)."""

@@ -89,3 +89,7 @@ class GCIDMPolicy(LatentPolicy):
             scale, shift = mod(e).chunk(2, dim=-1)
             x = self.dropout(self.act_fn(norm(linear(x)) * (1 + scale) + shift))
         return self.head(x).unsqueeze(1)
+
+
+POLICY = GCIDMPolicy
+"""The class the registry builds for backbone ``gc_idm`` (``larc_core.policies.policy_class``)."""

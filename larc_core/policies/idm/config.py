@@ -10,3 +10,7 @@ from larc_core.policies.config import PolicyConfig
 @dataclass
 class IDMConfig(PolicyConfig):
     """Single-step goal-conditioned inverse dynamics on frozen latents (chunk length 1)."""
+
+
+CONFIG = IDMConfig
+"""The config dataclass of backbone ``idm`` (``larc_core.policies.policy_config_class``)."""

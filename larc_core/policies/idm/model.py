@@ -23,3 +23,7 @@ class IDMPolicy(LatentPolicy):
     def forward(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """(B, D), (B, D) -> (B, 1, A) normalised actions."""
         return self.net(goal_features(z, z_goal)).unsqueeze(1)
+
+
+POLICY = IDMPolicy
+"""The class the registry builds for backbone ``idm`` (``larc_core.policies.policy_class``)."""
