@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from larc_core import paths
 from larc_core.io import ArtifactError
 from larc_core.logs import get_logger
@@ -24,6 +22,8 @@ def _threads(threads: int | None) -> None:
     """Torch intra-op threads for a job: its ``threads``, never more than the machine's cores
     (oversubscribed torch threads busy-wait on each other)."""
     if threads:
+        import torch
+
         torch.set_num_threads(max(1, min(int(threads), os.cpu_count() or 1)))
 
 
@@ -486,7 +486,7 @@ def counterfactual(settings: dict, demos: str = paths.DEMOS,
     from larc_core.world_model import load_world_model
 
     c = settings["counterfactual"]
-    torch.set_num_threads(1)
+    _threads(1)
     wm = load_world_model(world_model, device=resolve_device(settings["device"])).freeze()
     with DemoFile(demos) as demo:
         res: dict = {"world_model": world_model, "world_model_sha256": sha256_file(world_model),

@@ -26,7 +26,7 @@ from larc_core.data.collect import run_episode
 from larc_core.data.expert import ExpertPusher, pose_cost
 from larc_core.data.state_expert import StatePusher
 from larc_core.envs import PushTEnv
-from larc_core.envs.geometry import TEE_OUTLINE, body_to_world
+from larc_core.envs.geometry import TEE_OUTLINE, body_to_world, tee_coverage
 from larc_core.io import ArtifactError
 
 LAYOUT = {
@@ -416,11 +416,15 @@ def test_data_report_describes_the_file(collected: tuple[Path, dict], tmp_path: 
     assert stats["episodes"] == summary["episodes"] and stats["frames"] == summary["frames"]
     assert stats["ep_len"]["min"] == ep_len.min() and stats["ep_len"]["max"] == ep_len.max()
     assert stats["solved_fraction"] == np.mean([StatePusher().done(s) for s in last])
+    coverage = np.array([tee_coverage(s[2:5]) for s in last])
+    assert stats["final_coverage"]["success_fraction"] == np.mean(coverage > 0.95)
+    assert stats["final_coverage"]["median"] == pytest.approx(np.median(coverage))
     assert stats["contact_fraction"] == pytest.approx(summary["contact_fraction"])
     assert stats["displacement"]["25"]["median"] == pytest.approx(
         summary["median_block_displacement_25"])
     md = (out / "data.md").read_text()
     assert f"| {stats['episodes']} (" in md and "18,685" in md and "figures/data.png" in md
+    assert "episodes ending above gym-pusht's coverage 0.95" in md
     assert json.loads((out / "data.json").read_text())["frames"] == stats["frames"]
     assert (out / "figures/data.png").stat().st_size > 10_000
 

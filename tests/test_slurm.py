@@ -29,9 +29,11 @@ from larc_core.policies.checkpoint import load_policy
 
 SLURM = REPO / "tests" / "slurm"
 PROFILE = ["--profile", "workflow/profiles/slurm"]
-# The plugin waits 40 s before its first status check and polls every 10 s by default; a test
-# cluster answers at once.
-POLLING = ["--slurm-init-seconds-before-status-checks", "1",
+# The plugin waits 40 s before its first status check; after a check that finds no job finished
+# it waits 10 s longer than before (checks at t, 2t + 10, 3t + 30 ... with t the first wait),
+# and after one that does, t again. The test's jobs take 8-15 s: t = 3 catches them at the
+# second check, 16 s in, where t = 1 (12 s in) mostly left them to the third, 33 s in.
+POLLING = ["--slurm-init-seconds-before-status-checks", "3",
            "--seconds-between-status-checks", "1"]
 IDM = "checkpoints/larc_idm_backbone_latent/seed{seed}/shared_policy_backbone.pt"
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from larc_core.data.state_expert import GOAL_POSE
 from larc_core.envs import PushTEnv
-from larc_core.evaluation.standard import SUCCESS_COVERAGE, SubgoalLibrary, run_standard_episode
+from larc_core.envs.geometry import GOAL_POSE, SUCCESS_COVERAGE, tee_coverage
+from larc_core.evaluation.standard import SubgoalLibrary, run_standard_episode
 from larc_core.io import ArtifactError
 from larc_core.reporting.standard import write_standard_report
 from larc_core.video import mp4_info, write_mp4
@@ -35,6 +35,12 @@ def test_coverage_is_gym_pushts_own_and_solved_only_on_the_target():
         assert 0.5 < env.coverage() < SUCCESS_COVERAGE
         env.reset_random(1000)
         assert env.coverage() == pytest.approx(env._env._get_coverage())
+        # The same number from the block pose alone (results/data.md's success column).
+        rng = np.random.default_rng(0)
+        for dx, dy, dth in rng.normal(0.0, [6.0, 6.0, 0.08], size=(8, 3)):
+            pose = GOAL_POSE + [dx, dy, dth]
+            env.reset_to_state([100.0, 100.0, *pose])
+            assert tee_coverage(pose) == pytest.approx(env.coverage(), abs=1e-6)
 
 
 def test_an_episode_records_lerobots_fields_and_stops_at_coverage(monkeypatch):

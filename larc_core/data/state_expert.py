@@ -42,6 +42,7 @@ import numpy as np
 
 from larc_core.envs.geometry import (
     AGENT_RADIUS,
+    GOAL_POSE,
     TEE_COG,
     TEE_NORMALS,
     TEE_OUTLINE,
@@ -55,8 +56,6 @@ from larc_core.data.pusher import _SEGMENT_T, _TEE_EXTENT, _clip_norm
 from larc_core.envs.pusht import ACTION_SCALE, WALL_HI, WALL_LO
 from larc_core.envs.success import wrap_angle
 
-GOAL_POSE = np.array([256.0, 256.0, np.pi / 4])
-"""gym-pusht's goal pose of the T body (x, y, angle): the green T drawn in every frame."""
 
 _GYRATION = 40.0  # px: radius of gyration of the T about its centre of gravity (about 39)
 

@@ -100,3 +100,26 @@ def block_cog(pose: np.ndarray) -> np.ndarray:
 
 TEE_NORMALS = _outward_normals(TEE_OUTLINE)
 TEE_EDGE_LENGTHS = np.linalg.norm(np.roll(TEE_OUTLINE, -1, axis=0) - TEE_OUTLINE, axis=1)
+
+
+GOAL_POSE = np.array([256.0, 256.0, np.pi / 4])
+"""The green target T of gym-pusht (x, y, angle): where its standard task wants the block."""
+SUCCESS_COVERAGE = 0.95
+"""gym-pusht's success: the block covers more than this share of the target T's area."""
+
+
+def tee_coverage(pose: np.ndarray, goal: np.ndarray = GOAL_POSE) -> float:
+    """gym-pusht's coverage for a block pose (3,): the area of the block's T inside the goal
+    T, over the goal T's area (its ``_get_coverage``, computed from the pose with shapely as it
+    does from the pymunk shapes)."""
+    from shapely.geometry import Polygon
+    from shapely.ops import unary_union
+
+    corners = TEE_RECTS[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]  # (2 rectangles, 4 corners, 2)
+
+    def tee(p: np.ndarray):
+        return unary_union([Polygon(body_to_world(c, p)) for c in corners])
+
+    target = tee(np.asarray(goal, dtype=np.float64))
+    return float(target.intersection(tee(np.asarray(pose, dtype=np.float64))).area / target.area)
+

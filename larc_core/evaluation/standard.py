@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 from larc_core.data import DemoFile
-from larc_core.data.state_expert import GOAL_POSE
 from larc_core.envs import PushTEnv
+from larc_core.envs.geometry import GOAL_POSE, SUCCESS_COVERAGE
 from larc_core.evaluation.build import ControllerSpec, build_controller, torch_threads
 from larc_core.evaluation.controller import LatentPolicyController
 from larc_core.io import ArtifactError, atomic_write_json
@@ -43,8 +43,6 @@ from larc_core.video import write_mp4
 
 log = get_logger("eval.standard")
 
-SUCCESS_COVERAGE = 0.95
-"""gym-pusht's ``success_threshold``: the task is solved when coverage exceeds it."""
 
 SUBGOALS = ("none", "retrieval")
 
