@@ -3,15 +3,10 @@
 from larc_core.data.collect import collect_demos, demo_statistics, run_episode
 from larc_core.data.hdf5 import DemoFile, Episode, default_split, write_demo_file
 from larc_core.data.pusher import RandomPusher
+from larc_core.lazy import lazy_attributes
 
-
-def __getattr__(name: str):
-    # The training windows import torch; the reports that read a demo file do not need it.
-    if name in ("WindowDataset", "window_starts"):
-        from larc_core.data import windows
-
-        return getattr(windows, name)
-    raise AttributeError(f"module 'larc_core.data' has no attribute {name!r}")
+# The training windows import torch; the reports that read a demo file do not need it.
+__getattr__ = lazy_attributes(__name__, {"WindowDataset": "windows", "window_starts": "windows"})
 
 
 __all__ = [

@@ -15,8 +15,9 @@ new objective is its folder plus the stage line that names it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from larc_core.lazy import lazy_attributes
 from larc_core.methods import STAGES, Stage
 from larc_core.objectives.config import ObjectiveConfig, setting
 from larc_core.objectives.spec import (
@@ -110,11 +111,8 @@ def config_blocks() -> dict[tuple[str, ...], type[ObjectiveConfig]]:
     return blocks
 
 
-def __getattr__(name: str) -> Any:
-    # The training side imports torch: loaded on first use, not when the workflow parses.
-    if name in ("Objective", "TrainData"):
-        return getattr(importlib.import_module("larc_core.objectives.base"), name)
-    raise AttributeError(f"module 'larc_core.objectives' has no attribute {name!r}")
+# The training side imports torch: loaded on first use, not when the workflow parses.
+__getattr__ = lazy_attributes(__name__, {"Objective": "base", "TrainData": "base"})
 
 
 __all__ = [

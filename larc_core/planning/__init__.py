@@ -6,19 +6,12 @@ them when it parses; the planner and its controller load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from larc_core.lazy import lazy_attributes
 from larc_core.planning.config import CEMConfig, PlannerConfigError, planner_settings
 
-_LAZY = {"CEMPlanner": "cem", "CEMResult": "cem", "CEMController": "controller",
-         "episode_seed": "controller"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"larc_core.planning.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'larc_core.planning' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"CEMPlanner": "cem", "CEMResult": "cem",
+                                         "CEMController": "controller",
+                                         "episode_seed": "controller"})
 
 
 __all__ = [

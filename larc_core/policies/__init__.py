@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from larc_core.lazy import lazy_attributes
 from larc_core.methods import STAGES
 from larc_core.policies.config import PolicyConfig
 
@@ -71,13 +72,14 @@ POLICY_CONFIGS: dict[str, type[PolicyConfig]] = {
 """Backbone name -> config dataclass, for every registered stage's backbone."""
 
 
+# The models import torch: loaded on first use, not when the workflow parses.
+_lazy_base = lazy_attributes(__name__, {"ActionStats": "base", "LatentPolicy": "base"})
+
+
 def __getattr__(name: str) -> Any:
-    # The models import torch: loaded on first use, not when the workflow parses.
-    if name in ("ActionStats", "LatentPolicy"):
-        return getattr(importlib.import_module("larc_core.policies.base"), name)
     if name == "POLICY_REGISTRY":
         return {b: policy_class(b) for b in POLICY_CONFIGS}
-    raise AttributeError(f"module 'larc_core.policies' has no attribute {name!r}")
+    return _lazy_base(name)
 
 
 __all__ = [

@@ -20,11 +20,10 @@ from larc_core.data import DemoFile
 from larc_core.io import ArtifactError, atomic_write_text, sha256_file
 from larc_core.methods import get_stage
 from larc_core.objectives import TrainData, stage_objective, stage_spec
+from larc_core.objectives.spec import TRAIN_LOG_FILE
 from larc_core.seeding import resolve_device
 from larc_core.training.fit import fit_stage
 from larc_core.world_model import load_latent_cache, load_world_model
-
-TRAIN_LOG = "train_log.jsonl"
 
 
 def _episodes(demo: DemoFile, max_replay_noise: float | None,
@@ -145,7 +144,7 @@ def train_stage(
         # The episodes its objective trained on (a labeled fraction may be fewer than given).
         "train_episodes": int(fit.objective.data.train_episodes.size),
     }
-    atomic_write_text(out_dir / TRAIN_LOG,
+    atomic_write_text(out_dir / TRAIN_LOG_FILE,
                       "".join(json.dumps(r) + "\n" for r in fit.history))
     fit.objective.save(out_dir, meta)
     return meta

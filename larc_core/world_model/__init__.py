@@ -10,14 +10,13 @@ Public interface::
     z_future = model.rollout(z_hist, action_blocks) # (B, H0, D), (B, K, A) -> (B, K, D)
 """
 
-import importlib
-from typing import Any
+from larc_core.lazy import lazy_attributes
 
 from .config import WorldModelConfig, WorldModelConfigError, WorldModelTrainConfig
 
-# Everything but the config imports torch (SIGReg: larc_core.world_model.sigreg.sigreg): loaded on first use, so the workflow can validate a
-# config when Snakemake parses without it.
-_LAZY = {
+# Everything but the config imports torch: loaded on first use, so the workflow can validate a
+# config when Snakemake parses without it (SIGReg: larc_core.world_model.sigreg.sigreg).
+__getattr__ = lazy_attributes(__name__, {
     "load_world_model": "checkpoint", "read_world_model_file": "checkpoint",
     "save_world_model": "checkpoint", "world_model_fingerprint": "checkpoint",
     "world_model_meta": "checkpoint",
@@ -28,13 +27,7 @@ _LAZY = {
     "read_lewm_state_dict": "lewm", "remap_lewm_keys": "lewm",
     "LARC_ONLY_KEYS": "model", "WorldModel": "model",
     "train_world_model": "train",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})
 
 
 __all__ = [
