@@ -339,7 +339,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None, *,
     workflow's own config ``base`` (relative to the working directory, the workflow root), so
     the ``larc`` CLI and the workflow run the same settings from the same file; then apply
     ``KEY.PATH=VALUE`` overrides and validate the result. Without ``base`` (None, or no such
-    file: then a warning says so) the file is read alone."""
+    file: then a warning says so unless the file is itself a workflow config, named as ``base``
+    is) the file is read alone."""
     import logging
 
     data = load_yaml(path)
@@ -348,7 +349,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None, *,
         if Path(base).resolve() != Path(path).resolve():
             data = merge_config(load_yaml(base), data)
             source = f"config {path} over {base}"
-    elif base is not None:
+    elif base is not None and Path(path).name != Path(base).name:
+        # A workflow config (another checkout's config.yaml) is complete by itself.
         logging.getLogger("larc.config").warning(
             "%s not found in %s: reading %s alone (the workflow reads it over %s)", base,
             Path.cwd(), path, base)

@@ -14,6 +14,21 @@ def test_shipped_configs_are_valid(repo_root):
         load_config(repo_root / "config" / name)
 
 
+def test_overlay_read_alone_warns_but_a_workflow_config_does_not(repo_root, tmp_path,
+                                                                  monkeypatch, caplog):
+    """Outside a checkout an overlay misses config.yaml's keys (warned); another checkout's
+    config.yaml is complete by itself (no warning)."""
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level("WARNING", logger="larc.config"):
+        full = load_config(repo_root / "config" / "config.yaml")
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="larc.config"):
+        load_config(repo_root / "config" / "smoke.yaml")
+    assert [r.getMessage() for r in caplog.records if "smoke.yaml alone" in r.getMessage()]
+    assert full == load_config(repo_root / "config" / "config.yaml",
+                               base=repo_root / "config" / "config.yaml")
+
+
 @pytest.mark.parametrize(
     ("path", "value", "needle"),
     [

@@ -360,15 +360,16 @@ def test_state_expert_solves_random_starts_and_stays_off_the_walls(
     state_expert_runs: list[np.ndarray],
 ) -> None:
     """Wall-safe over many random starts: every corner of the T stays inside the arena (the
-    kinematic agent could squeeze the block through a wall) and most starts end at the goal
-    pose within 300 steps (measured: 290 of 300 starts)."""
+    kinematic agent could squeeze the block through a wall) and nearly every start ends in
+    gym-pusht's own success, the block covering more than 95% of the target T, within 300 steps
+    (measured: 800 of 800 episodes drawn as collection draws them)."""
     solved = 0
     for states in state_expert_runs:
         corners = body_to_world(TEE_OUTLINE, states[:, None, 2:5].astype(np.float64))
         assert corners.min() > 5.0 and corners.max() < 507.0
         assert np.all((states[:, :2] >= 15.0) & (states[:, :2] <= 497.0))
-        solved += StatePusher().done(states[-1])
-    assert solved >= 0.85 * len(state_expert_runs)
+        solved += StatePusher().done(states[-1]) and tee_coverage(states[-1, 2:5]) > 0.95
+    assert solved >= 0.95 * len(state_expert_runs)
 
 
 def test_state_expert_action_is_a_function_of_the_positions(
@@ -404,7 +405,7 @@ def test_state_expert_episodes_are_deterministic_for_a_seed() -> None:
 
 def test_data_report_describes_the_file(collected: tuple[Path, dict], tmp_path: Path) -> None:
     """results/data.md's numbers are the file's: episode and frame counts, lengths, solved
-    share by the expert's end test, and the contact / displacement figures of collection."""
+    share by the pose part of the expert's end test, gym-pusht's coverage, and the contact / displacement figures of collection."""
     from larc_core.reporting.data import write_data_report
 
     path, summary = collected
@@ -415,7 +416,8 @@ def test_data_report_describes_the_file(collected: tuple[Path, dict], tmp_path: 
         last = state[np.asarray(demo.ep_offset) + ep_len - 1]
     assert stats["episodes"] == summary["episodes"] and stats["frames"] == summary["frames"]
     assert stats["ep_len"]["min"] == ep_len.min() and stats["ep_len"]["max"] == ep_len.max()
-    assert stats["solved_fraction"] == np.mean([StatePusher().done(s) for s in last])
+    pose_test = StatePusher(done_coverage=None)
+    assert stats["solved_fraction"] == np.mean([pose_test.done(s) for s in last])
     coverage = np.array([tee_coverage(s[2:5]) for s in last])
     assert stats["final_coverage"]["success_fraction"] == np.mean(coverage > 0.95)
     assert stats["final_coverage"]["median"] == pytest.approx(np.median(coverage))

@@ -99,8 +99,9 @@ def _coverage_summary(coverage: np.ndarray) -> dict[str, float]:
 def data_statistics(demo_path: str | Path) -> dict[str, Any]:
     """Statistics of a demonstration file (any demonstrator, or the published file).
 
-    ``solved`` counts episodes whose last frame has the T at the goal pose by the state
-    expert's own end test (:meth:`StatePusher.done`), whatever recorded them.
+    ``solved`` counts episodes whose last frame has the T at the goal pose by the pose part of
+    the state expert's end test (:meth:`StatePusher.done` without its coverage test), whatever
+    recorded them; ``final_coverage`` applies gym-pusht's own test to the same frames.
     """
     with DemoFile(demo_path) as demo:
         state = np.asarray(demo.state, dtype=np.float64)
@@ -111,7 +112,7 @@ def data_statistics(demo_path: str | Path) -> dict[str, Any]:
         noise = demo.episode_noise
         attrs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in demo.attrs.items()}
     last = state[ep_offset + ep_len - 1]
-    done = StatePusher()
+    done = StatePusher(done_coverage=None)
     solved = np.array([done.done(s) for s in last])
     # gym-pusht's own test (coverage of the target T), on the block pose of the last frame.
     final_coverage = np.array([tee_coverage(s[2:5]) for s in last])
@@ -235,8 +236,9 @@ def render_markdown(stats: dict[str, Any]) -> str:
     lines += [
         "",
         "The goal pose is the green T drawn in every frame, (256, 256, pi/4); an episode counts "
-        "as solved when its last frame has the block within 8 px and 0.1 rad of it (the state "
-        "expert's end test); gym-pusht's own task asks more: the block must cover more than "
+        "as solved when its last frame has the block within 8 px and 0.1 rad of it (the pose "
+        "part of the state expert's end test, which also asks for the coverage below); "
+        "gym-pusht's own task asks more: the block must cover more than "
         f"{SUCCESS_COVERAGE:.0%} of the target T's area (within about 4 px and 0.05 rad). "
         "Action norm: relative action, 1 = PD target 100 px away. The "
         "random pusher of REFERENCE section 6 gives 38% contact and a median block motion of "
