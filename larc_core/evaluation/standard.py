@@ -50,13 +50,15 @@ SUBGOALS = ("none", "retrieval")
 def goal_state(demo: DemoFile) -> np.ndarray:
     """(5,) state of the goal image: the block on gym-pusht's target pose, the agent at the
     median final position of the expert's own training episodes (replay noise 0)."""
-    episodes = _source_train_episodes(demo)
+    episodes = source_train_episodes(demo)
     last = demo.ep_offset[episodes] + demo.ep_len[episodes] - 1
     agent = np.median(np.asarray(demo.state)[last, :2], axis=0)
     return np.array([agent[0], agent[1], *GOAL_POSE], dtype=np.float64)
 
 
-def _source_train_episodes(demo: DemoFile) -> np.ndarray:
+def source_train_episodes(demo: DemoFile) -> np.ndarray:
+    """(E,) the expert's own training episodes (replay noise 0; every training episode when
+    the file records no replay noise)."""
     episodes = np.asarray(demo.train_episodes)
     noise = demo.episode_noise
     if noise is not None:
@@ -75,7 +77,7 @@ class SubgoalLibrary:
         if offset < 1:
             raise ValueError(f"subgoal_offset must be >= 1; got {offset}")
         rows, ahead = [], []
-        for e in _source_train_episodes(demo):
+        for e in source_train_episodes(demo):
             first, n = int(demo.ep_offset[e]), int(demo.ep_len[e])
             r = np.arange(first, first + n)
             rows.append(r)
