@@ -31,22 +31,8 @@ from larc_core.config import load_config
 from larc_core.data import DemoFile
 from larc_core.envs import PushTEnv
 from larc_core.envs.geometry import SUCCESS_COVERAGE
-from larc_core.evaluation.standard import source_train_episodes
+from larc_core.evaluation.standard import subgoal_rows
 from larc_core.evaluation.state_ceiling import fit_state_policy, state_features
-
-
-def subgoal_table(states: np.ndarray, ep_offset: np.ndarray, ep_len: np.ndarray,
-                  episodes: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """(R, 6) features of the expert's rows and (R, 6) features of the row ``offset`` later
-    (clamped to each episode's last row)."""
-    rows, ahead = [], []
-    for e in episodes:
-        first, n = int(ep_offset[e]), int(ep_len[e])
-        r = np.arange(first, first + n)
-        rows.append(r)
-        ahead.append(np.minimum(r + offset, first + n - 1))
-    return (state_features(states[np.concatenate(rows)]),
-            state_features(states[np.concatenate(ahead)]))
 
 
 def run_task(policy, stats, table: tuple[np.ndarray, np.ndarray], start_seed: int,
@@ -89,10 +75,10 @@ def main() -> None:
         ep_offset, ep_len = np.asarray(demo.ep_offset), np.asarray(demo.ep_len)
         noise = demo.episode_noise
         train, val = np.asarray(demo.train_episodes), np.asarray(demo.val_episodes)
-        expert = source_train_episodes(demo)
+        rows, ahead = subgoal_rows(demo, args.subgoal_offset)
     if noise is None:
         raise SystemExit(f"{args.demos}: no replay noise recorded; nothing to compare")
-    table = subgoal_table(states, ep_offset, ep_len, expert, args.subgoal_offset)
+    table = state_features(states[rows]), state_features(states[ahead])
     results = {}
     with TemporaryDirectory() as tmp:
         for name, (tr, va) in {

@@ -69,6 +69,18 @@ def source_train_episodes(demo: DemoFile) -> np.ndarray:
     return episodes
 
 
+def subgoal_rows(demo: DemoFile, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R,) rows of the expert's own training episodes and (R,) the row ``offset`` later in the
+    same episode (clamped to its last row)."""
+    rows, ahead = [], []
+    for e in source_train_episodes(demo):
+        first, n = int(demo.ep_offset[e]), int(demo.ep_len[e])
+        r = np.arange(first, first + n)
+        rows.append(r)
+        ahead.append(np.minimum(r + offset, first + n - 1))
+    return np.concatenate(rows), np.concatenate(ahead)
+
+
 class SubgoalLibrary:
     """Latents of the expert's own training episodes and, per row, the row ``offset`` later
     (clamped to the episode's last row)."""
@@ -76,14 +88,7 @@ class SubgoalLibrary:
     def __init__(self, latents: torch.Tensor, demo: DemoFile, offset: int) -> None:
         if offset < 1:
             raise ValueError(f"subgoal_offset must be >= 1; got {offset}")
-        rows, ahead = [], []
-        for e in source_train_episodes(demo):
-            first, n = int(demo.ep_offset[e]), int(demo.ep_len[e])
-            r = np.arange(first, first + n)
-            rows.append(r)
-            ahead.append(np.minimum(r + offset, first + n - 1))
-        self.rows = np.concatenate(rows)
-        self.ahead = np.concatenate(ahead)
+        self.rows, self.ahead = subgoal_rows(demo, offset)
         self.latents = latents[torch.as_tensor(self.rows)].float()
         self.ahead_latents = latents[torch.as_tensor(self.ahead)].float()
         self._sq = (self.latents ** 2).sum(1)
