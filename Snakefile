@@ -41,5 +41,5 @@ rule all:
         # What the latent action model learned without actions (rule lam_report).
         lam=[paths.LAM_MD] if RUN_LAM else [],
         # gym-pusht's own task (LeRobot's PushT evaluation) with its videos.
-        standard=[paths.STANDARD_MD] if STANDARD_METHODS else [],
+        standard=[STANDARD_PATHS["md"]] if STANDARD_METHODS else [],
     default_target: True

@@ -323,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.tuning:
                 run["standard"]["start_seed"] = run["standard"]["tuning_start_seed"]
                 videos = []
-            layout = paths.STANDARD_TUNING_INFO if args.tuning else paths.STANDARD_INFO
+            layout = (paths.STANDARD_TUNING_INFO if args.tuning
+                      else paths.standard_paths(config["standard"]["name"])["info"])
             if args.out is None and seed is None:
                 raise ValueError("--checkpoint-dir without --seed: give --out (the record's "
                                  "place names its seed)")

@@ -57,6 +57,9 @@ class Stage:
     """Stages whose products (same seed) its objective reads, e.g. a latent action model."""
     priority: int = 0
     """Snakemake priority (the Chunk -> WM-FT chain is the run's critical path)."""
+    max_replay_noise: float | None = None
+    """Train on the episodes whose replay noise level is at most this (0: the demonstrator's
+    own episodes), whatever ``policy.max_replay_noise`` says; None: the config's."""
 
     def __post_init__(self) -> None:
         if self.backbone == "":
@@ -170,6 +173,13 @@ METHODS: dict[str, Method] = {
             "idm_few", "checkpoints/larc_idm_few_labels",
             "LARC-IDM trained on the labeled episodes alone (LAPA's baseline).",
             objective="lapa", backbone="idm")),
+        # LARC-IDM trained on the demonstrator's own episodes alone, without its noisy replays:
+        # behaviour cloning averages the replays' noisy actions into pushes too blunt for
+        # gym-pusht's last millimetres (the row its standard task is reported for).
+        Method("larc_idm_expert", "LARC-IDM (expert episodes)", POLICY, Stage(
+            "idm_expert", "checkpoints/larc_idm_expert_episodes",
+            "LARC-IDM trained on the demonstrator's own episodes (replay noise 0).",
+            backbone="idm", max_replay_noise=0.0)),
         # LARA: LARC-Chunk with its features aligned to the refined latent action model's.
         Method("larc_chunk_lara", "LARC-Chunk + LARA", POLICY, Stage(
             "lara", "checkpoints/larc_chunk_backbone_lara",

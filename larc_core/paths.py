@@ -29,15 +29,28 @@ LAM_JSON = "results/lam.json"
 LABEL_POINT = "results/label_efficiency/{method}_f{fraction}.json"
 """One row at one labeled fraction, every seed and offset (rule ``label_point``)."""
 LABEL_MD = "results/label_efficiency.md"
-STANDARD_INFO = "results/standard/{method}/seed{seed}/eval_info.json"
-"""gym-pusht's own task, one row and seed: LeRobot's eval_info.json layout (rule eval_standard)."""
 STANDARD_VIDEO_NAME = "videos/eval_episode_{episode}.mp4"
-STANDARD_VIDEO = "results/standard/{method}/seed{seed}/" + STANDARD_VIDEO_NAME
-"""The first episodes of that evaluation as MP4 (LeRobot's video names)."""
+
+
+def standard_paths(name: str = "standard") -> dict[str, str]:
+    """Outputs of one run of gym-pusht's own task named ``name`` (``standard.name``): per row
+    and seed LeRobot's ``eval_info.json`` layout (``info``, rule eval_standard) and the first
+    episodes as MP4 (``video``, LeRobot's names); the report over the rows (``md``, ``json``,
+    rule standard_report); the rules' logs and benchmark files."""
+    folder = f"results/{name}/{{method}}/seed{{seed}}/"
+    return {"info": folder + "eval_info.json", "video": folder + STANDARD_VIDEO_NAME,
+            "md": f"results/{name}.md", "json": f"results/{name}.json",
+            "log": f"logs/eval_{name}/{{method}}_seed{{seed}}.log",
+            "benchmark": f"results/benchmarks/eval_{name}_{{method}}_seed{{seed}}.tsv",
+            "report_log": f"logs/{name}_report.log"}
+
+
+STANDARD_INFO = standard_paths()["info"]
+"""The default run's (``standard.name: standard``) record of one row and seed."""
+STANDARD_MD = standard_paths()["md"]
+STANDARD_JSON = standard_paths()["json"]
 STANDARD_TUNING_INFO = "results/standard_tuning/{method}/seed{seed}/eval_info.json"
-"""The same from standard.tuning_start_seed's starts (``larc eval-standard --tuning``)."""
-STANDARD_MD = "results/standard.md"
-STANDARD_JSON = "results/standard.json"
+"""gym-pusht's task from standard.tuning_start_seed's starts (``larc eval-standard --tuning``)."""
 LABEL_JSON = "results/label_efficiency.json"
 LABEL_FIG = "results/figures/label_efficiency.png"
 PAIR_DRAWS_MD = "results/pair_draws.md"

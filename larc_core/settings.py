@@ -68,7 +68,8 @@ def train_policy(config: dict, stage: str) -> dict[str, Any]:
         "train": train,
         "goal_offset_min": p["goal_offset_min"],
         "goal_offset_max": p["goal_offset_max"],
-        "max_replay_noise": p["max_replay_noise"],
+        "max_replay_noise": (p["max_replay_noise"] if st.max_replay_noise is None
+                             else st.max_replay_noise),
         "world_model": config["world_model"]["model"],
         "device": config["device"],
     }
@@ -182,7 +183,9 @@ def controllers(config: dict) -> dict[str, Any]:
 def eval_standard(config: dict, method: str) -> dict[str, Any]:
     """Rule eval_standard: gym-pusht's task settings (``standard:``), the videos, the device."""
     m = get_method(method)
-    return {"method": method, "standard": dict(config["standard"]),
+    # The run's name only places its outputs: renaming it must not rerun an evaluation.
+    task = {k: v for k, v in config["standard"].items() if k != "name"}
+    return {"method": method, "standard": task,
             "video": dict(config["videos"]), "device": config["device"],
             "world_model": config["world_model"]["model"],
             "backbone": _block(config["policy"], backbone_block(m.stage.name))}

@@ -41,6 +41,19 @@ def test_registry_defines_policies_stages_and_rules():
         get_method("nosuch")
 
 
+def test_a_stage_may_fix_the_episodes_it_trains_on(smoke_config):
+    """A stage's own max_replay_noise (the expert-episode row: 0) wins over the config's, which
+    still sets every other stage's; its rule settings carry the level it trains on."""
+    from larc_core import settings
+
+    config = copy.deepcopy(smoke_config)
+    for level in (None, 1.0):
+        config["policy"]["max_replay_noise"] = level
+        assert settings.train_policy(config, "idm_expert")["max_replay_noise"] == 0.0
+        assert settings.train_policy(config, "idm")["max_replay_noise"] == level
+    assert get_method("larc_idm_expert").backbone == "idm"
+
+
 def test_config_check_uses_the_registry(smoke_config):
     bad = copy.deepcopy(smoke_config)
     bad["eval"]["methods"] = ["larc_idm", "nosuch"]

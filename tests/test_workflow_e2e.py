@@ -299,6 +299,26 @@ def test_standard_task_writes_lerobot_records_and_videos(smoke_run):
 
 
 @pytest.mark.e2e
+def test_a_named_standard_run_writes_beside_the_default_one(smoke_run, tmp_path):
+    """A standard-task overlay with its own name (config/standard_500.yaml's way) plans only
+    its rows' evaluations and its report under results/<name>; the default target's records
+    stay up to date, and the name alone reruns nothing."""
+    work, _ = smoke_run
+    std = dict(SMOKE["standard"], name="standard_more", n_episodes=3)
+    overlay = tmp_path / "more.yaml"
+    # Key order kept: Snakemake compares the rules' params as written.
+    overlay.write_text(yaml.safe_dump({**SMOKE, "standard": std}, sort_keys=False))
+    res = snakemake(work, "-n", "results/standard_more.md", configfile=str(overlay))
+    assert planned_jobs(res.stdout + res.stderr) == {
+        "eval_standard": len(std["methods"]) * len(SEEDS), "standard_report": 1}
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(yaml.safe_dump(
+        {**SMOKE, "standard": dict(SMOKE["standard"], name="standard")}, sort_keys=False))
+    res = snakemake(work, "-n", "results/standard.md", configfile=str(renamed))
+    assert planned_jobs(res.stdout + res.stderr) == {}
+
+
+@pytest.mark.e2e
 def test_lint_clean(repo_root, tmp_path):
     work = copy_workflow(tmp_path)
     res = snakemake(work, "--lint", check=False)

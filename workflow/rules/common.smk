@@ -328,6 +328,7 @@ def label_point_inputs(wildcards):
 # gym-pusht's own task (standard.smk).
 STANDARD = config["standard"]
 STANDARD_METHODS = settings.standard_methods(config)
+STANDARD_PATHS = paths.standard_paths(STANDARD["name"])
 
 
 def standard_inputs(wildcards):

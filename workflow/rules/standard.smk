@@ -9,9 +9,9 @@ rule eval_standard:
     input:
         unpack(standard_inputs),
     output:
-        info=paths.STANDARD_INFO,
+        info=STANDARD_PATHS["info"],
         videos=report(
-            expand(paths.STANDARD_VIDEO, episode=range(STANDARD["videos"]), allow_missing=True),
+            expand(STANDARD_PATHS["video"], episode=range(STANDARD["videos"]), allow_missing=True),
             caption="../report/standard_videos.rst",
             category="Standard task",
             subcategory="{method}",
@@ -23,9 +23,9 @@ rule eval_standard:
         mem_mb=3000,
         runtime=60,
     log:
-        "logs/eval_standard/{method}_seed{seed}.log",
+        STANDARD_PATHS["log"],
     benchmark:
-        "results/benchmarks/eval_standard_{method}_seed{seed}.tsv"
+        STANDARD_PATHS["benchmark"]
     wildcard_constraints:
         method="|".join(STANDARD_METHODS) if STANDARD_METHODS else "^$",
         seed=r"\d+",
@@ -39,17 +39,17 @@ rule standard_report:
     """results/standard.md: pc_success and rewards of every row (seeds pooled) beside LeRobot's
     published Diffusion Policy."""
     input:
-        infos=expand(paths.STANDARD_INFO, method=STANDARD_METHODS, seed=SEEDS),
+        infos=expand(STANDARD_PATHS["info"], method=STANDARD_METHODS, seed=SEEDS),
     output:
-        md=report(paths.STANDARD_MD, caption="../report/standard.rst", category="Standard task"),
-        json=paths.STANDARD_JSON,
+        md=report(STANDARD_PATHS["md"], caption="../report/standard.rst", category="Standard task"),
+        json=STANDARD_PATHS["json"],
     params:
         settings=settings.standard_report(config),
     resources:
         mem_mb=1000,
         runtime=5,
     log:
-        "logs/standard_report.log",
+        STANDARD_PATHS["report_log"],
     conda:
         "../../environment.yml"
     script:
