@@ -10,8 +10,7 @@ at any step, the goal re-chosen at every step as in ``standard.subgoal: retrieva
 space (the nearest row of the expert's training episodes, the row ``--subgoal-offset`` later).
 The two runs face the identical starts; the output gives both rates and the paired split.
 
-Usage (the numbers in the closing note of issue 29 come from this command on the default run's
-data, about 2 minutes on one core)::
+Usage (on the default run's data, about 2 minutes on one core)::
 
     python benchmarks/standard_training_data.py --demos data/pusht_expert_train.h5 --episodes 20
 """

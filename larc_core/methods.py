@@ -175,7 +175,7 @@ METHODS: dict[str, Method] = {
             objective="lapa", backbone="idm")),
         # LARC-IDM trained on the demonstrator's own episodes alone, without its noisy replays:
         # behaviour cloning averages the replays' noisy actions into pushes too blunt for
-        # gym-pusht's last millimetres (the row its standard task is reported for).
+        # gym-pusht's last pixels (the row its standard task is reported for).
         Method("larc_idm_expert", "LARC-IDM (expert episodes)", POLICY, Stage(
             "idm_expert", "checkpoints/larc_idm_expert_episodes",
             "LARC-IDM trained on the demonstrator's own episodes (replay noise 0).",

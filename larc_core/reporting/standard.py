@@ -78,8 +78,8 @@ def _render(res: dict[str, Any], md_path: Path) -> str:
         "# gym-pusht's own task (LeRobot's PushT evaluation)",
         "",
         f"Rule `standard_report` from rule `eval_standard`: each row below, every training "
-        f"seed, run from gym-pusht's random starts `reset(seed={s['start_seed']} + i)`, i < {s['n_episodes']} "
-        f"per seed, up to 300 steps; success = the block covers more than 95% of the green "
+        f"seed, run from gym-pusht's random starts `reset(seed={s['start_seed']} + i)`, "
+        f"i < {s['n_episodes']} per seed, up to 300 steps; success = the block covers more than 95% of the green "
         f"target T at any step (gym-pusht's own test); reward = clip(coverage / 0.95, 0, 1). "
         f"Goal: {_goal_text(s)}. Cells pool the seeds (Wilson 95% interval).",
         "",
